@@ -1,0 +1,3 @@
+from zoomaudit.cli import main
+
+main()
