@@ -9,4 +9,4 @@ from zoomaudit.errors import ZoomAuditError
 
 __version__ = "0.1.0"
 
-__all__ = ["Settings", "ZoomAuditError", "__version__"]
+__all__ = ["__version__", "Settings", "ZoomAuditError"]

@@ -59,7 +59,9 @@ def _main(
     configure_logging(debug=debug, quiet=quiet, json_logs=json_logs)
 
 
-def configure_logging(*, debug: bool = False, quiet: bool = False, json_logs: bool = False) -> None:
+def configure_logging(
+    *, debug: bool = False, quiet: bool = False, json_logs: bool = False
+) -> None:
     """Log to stderr through the secret filter; JSON lines with ``--json``."""
     from zoomaudit import progress
 
@@ -111,6 +113,9 @@ def main(argv: list[str] | None = None) -> None:
             sys.exit(exc.exit_code)
         if _state["debug"]:
             raise
-        typer.echo(f"error: unexpected {type(exc).__name__}: {scrub(str(exc))} "
-                   "(run with --debug for a traceback)", err=True)
+        typer.echo(
+            f"error: unexpected {type(exc).__name__}: {scrub(str(exc))} "
+            "(run with --debug for a traceback)",
+            err=True,
+        )
         sys.exit(1)

@@ -97,7 +97,13 @@ class Settings:
     # key for stable pseudonyms in redacted reports (kept outside any report)
     redact_key: Secret | None = field(default=None, repr=False)
 
-    SECRET_FIELDS = ("client_secret", "graph_token", "zoom_client_secret", "zoom_token", "redact_key")
+    SECRET_FIELDS = (
+        "client_secret",
+        "graph_token",
+        "zoom_client_secret",
+        "zoom_token",
+        "redact_key",
+    )
 
     @classmethod
     def from_env(
@@ -107,7 +113,7 @@ class Settings:
         dotenv: Path | str | None = ".env",
         use_keyring: bool = True,
     ) -> Settings:
-        """Build settings from ``environ`` (default ``os.environ``), a ``.env`` file and the keyring.
+        """Build settings from ``environ`` (default ``os.environ``), ``.env`` and the keyring.
 
         The process environment wins over ``.env``; the keyring is consulted for secrets only,
         and only when neither has them.
@@ -184,7 +190,11 @@ class Settings:
     def has_graph_credentials(self) -> bool:
         return bool(
             self.graph_token
-            or (self.tenant_id and self.client_id and (self.client_secret or self.client_certificate))
+            or (
+                self.tenant_id
+                and self.client_id
+                and (self.client_secret or self.client_certificate)
+            )
             or self.graph_auth in ("device_code", "interactive", "default")
         )
 

@@ -86,7 +86,9 @@ class SnapshotError(ZoomAuditError):
 class ExpressionError(ZoomAuditError):
     """An Entra attribute-mapping expression could not be parsed or evaluated."""
 
-    def __init__(self, message: str, *, expression: str | None = None, position: int | None = None):
+    def __init__(
+        self, message: str, *, expression: str | None = None, position: int | None = None
+    ):
         where = ""
         if expression is not None:
             where = f" in {expression!r}"

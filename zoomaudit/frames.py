@@ -140,11 +140,18 @@ TABLES: dict[str, tuple[Column, ...]] = {
     "attribute_mappings": _t(
         ("job_id", STR, "the job whose schema holds the mapping"),
         ("rule_id", STR, "synchronizationRule id"),
-        ("object_mapping", STR, "objectMapping name (e.g. Synchronize Azure Active Directory "
-         "Users to customappsso)"),
-        ("target_attribute", STR, "targetAttributeName (SCIM path, e.g. emails[type eq \"work\"].value)"),
+        (
+            "object_mapping",
+            STR,
+            "objectMapping name (e.g. Synchronize Azure Active Directory Users to customappsso)",
+        ),
+        (
+            "target_attribute",
+            STR,
+            'targetAttributeName (SCIM path, e.g. emails[type eq "work"].value)',
+        ),
         ("source_type", STR, "source.type: Attribute | Constant | Function"),
-        ("expression", STR, "source.expression (or [name] / \"constant\" rebuilt from the source)"),
+        ("expression", STR, 'source.expression (or [name] / "constant" rebuilt from the source)'),
         ("default_value", STR, "defaultValue"),
         ("flow_type", STR, "flowType: Always | ObjectAddOnly | ..."),
         ("matching_priority", INT, "matchingPriority (>0: used for matching, lowest first)"),
@@ -232,16 +239,18 @@ def conform(frame: pd.DataFrame, table: str) -> pd.DataFrame:
         else:
             series = pd.Series(pd.NA, index=frame.index)
         out[col.name] = _cast(series, col)
-    return pd.DataFrame(out, index=pd.RangeIndex(n) if frame.index.equals(pd.RangeIndex(n)) else
-                        frame.index).reset_index(drop=True)
+    return pd.DataFrame(
+        out, index=pd.RangeIndex(n) if frame.index.equals(pd.RangeIndex(n)) else frame.index
+    ).reset_index(drop=True)
 
 
 def _cast(series: pd.Series, col: Column) -> pd.Series:
     if col.dtype == TIME:
         return pd.to_datetime(series, utc=True, errors="coerce", format="ISO8601").astype(TIME)
     if col.dtype == LIST:
-        return series.map(lambda v: list(v) if isinstance(v, (list, tuple)) or
-                          hasattr(v, "tolist") else []).astype(object)
+        return series.map(
+            lambda v: list(v) if isinstance(v, (list, tuple)) or hasattr(v, "tolist") else []
+        ).astype(object)
     if col.dtype == BOOL:
         return series.map(_to_bool).astype(BOOL)
     if col.dtype == INT:

@@ -89,7 +89,8 @@ def load(path: Path | str, *, allow_incomplete: bool = False) -> Snapshot:
     manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
     if not manifest.get("complete", False) and not allow_incomplete:
         raise SnapshotError(
-            f"snapshot {path.name} is marked incomplete ({manifest.get('incomplete_reason', '?')});"
+            f"snapshot {path.name} is marked incomplete "
+            f"({manifest.get('incomplete_reason', '?')});"
             " pass allow_incomplete=True (or --allow-incomplete) to analyse it anyway"
         )
     tables = {}
