@@ -321,9 +321,13 @@ class EmulatorOptions:
     zoom_scopes: tuple[str, ...] = (
         "scim2",
         "user:read:admin",
+        "user:write:admin",  # REST PATCH /users/{id}, PUT /users/{id}/status
         "report:read:admin",
         "account:read:admin",
     )
+    scim_list_pending: bool = False  # [U] pending invites in the unfiltered SCIM list
+    scim_strict_patch: bool = False  # PATCH accepts only `active` (Entra attribute paths -> 400)
+    inactive_licensed_uses_seat: bool = True  # [U] deactivated Licensed users hold a seat
     # ---- Authority (Entra token endpoint over HTTPS, for azure-identity)
     entra_client_id: str = "emu-app"
     entra_client_secret: str = "emu-app-secret"  # emulator-only credential
