@@ -1,0 +1,87 @@
+"""``zoomaudit reconcile``: run the reconciliation on a snapshot and write the findings.
+
+Place in the flow: command line over ``snapshot.load`` -> ``reconcile.reconcile`` ->
+``findings_io.write_findings``. Prints the category counts (and expired exclusions).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+
+def _resolve_snapshot(spec: str, *, allow_incomplete: bool):
+    from zoomaudit import snapshot as snap
+    from zoomaudit.errors import SnapshotError
+
+    if spec == "latest":
+        latest = getattr(snap, "latest", None)
+        if latest is None:
+            raise SnapshotError("'latest' needs zoomaudit.snapshot.latest; give a snapshot path")
+        from zoomaudit.config import Settings
+
+        settings = Settings.from_env()
+        found = latest(settings.data_dir) if _takes_arg(latest) else latest()
+        if found is None:
+            raise SnapshotError(f"no snapshot found under {settings.data_dir}")
+        if isinstance(found, snap.Snapshot):
+            return found
+        return snap.load(found, allow_incomplete=allow_incomplete)
+    path = Path(spec)
+    if not path.exists():
+        raise SnapshotError(f"snapshot {spec} does not exist")
+    return snap.load(path, allow_incomplete=allow_incomplete)
+
+
+def _takes_arg(fn) -> bool:
+    import inspect
+
+    try:
+        return len(inspect.signature(fn).parameters) > 0
+    except (TypeError, ValueError):
+        return False
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("reconcile")
+    def reconcile_cmd(
+        snapshot: str = typer.Argument(..., help="Snapshot directory, or 'latest'."),
+        out: Path = typer.Option(..., "--out", help="Findings file: .csv, .parquet or .xlsx."),
+        sync_all: bool = typer.Option(
+            False, "--sync-all", help="The job's scope is 'Sync all users and groups'."
+        ),
+        exclusions: Path | None = typer.Option(
+            None, "--exclusions", help="Exclusion file (.yaml or .csv)."
+        ),
+        allow_incomplete: bool = typer.Option(
+            False, "--allow-incomplete", help="Analyse a snapshot marked incomplete."
+        ),
+    ) -> None:
+        """Compare what Entra should have provisioned with what Zoom has."""
+        from zoomaudit import exclusions as excl
+        from zoomaudit.findings_io import write_findings
+        from zoomaudit.reconcile import reconcile
+
+        snap = _resolve_snapshot(snapshot, allow_incomplete=allow_incomplete)
+        ex = excl.load(exclusions) if exclusions is not None else None
+        result = reconcile(
+            snap, sync_all=sync_all, exclusions=ex, allow_incomplete=allow_incomplete
+        )
+        write_findings(result.findings, out)
+        summary = result.summary()
+        width = max(len(c) for c in summary["category"])
+        for row in summary.itertuples(index=False):
+            extra = f"  ({row.excluded} excluded)" if row.excluded else ""
+            typer.echo(f"{row.category:<{width}}  {row.count:>8}{extra}")
+        typer.echo(f"{'total':<{width}}  {int(summary['count'].sum()):>8}")
+        expired = result.expired_exclusions
+        if expired is not None and len(expired):
+            typer.echo(f"{len(expired)} expired exclusion(s) no longer apply:", err=True)
+            for row in expired.itertuples(index=False):
+                typer.echo(
+                    f"  {row.user_or_pattern} (expired {row.expires}; would match "
+                    f"{row.would_match}): {row.reason}",
+                    err=True,
+                )
+        typer.echo(f"findings written to {out}")

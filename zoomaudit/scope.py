@@ -1,0 +1,355 @@
+"""Provisioning scope as Entra computes it: who the Zoom job should provision, and why not.
+
+Place in the flow: analysis (pure, over a :class:`~zoomaudit.snapshot.Snapshot`). ``mapping``
+uses the scope for ``[IsSoftDeleted]`` and the app role; ``reconcile`` classifies on it; the
+readiness area reuses it for "who would be in scope if ...".
+
+Rules (graph.md §4, Microsoft's how-provisioning-works / known-issues):
+
+* "Sync only assigned users and groups" (the default): a user is in scope when assigned
+  directly, or when a **direct** member of an assigned group (``entra_group_members.direct``).
+  Users reached only through nested groups are not provisioned.
+* Disabled users (``account_enabled == False``) and soft-deleted users are out of scope.
+* The job's scoping filters (``scoping_filters``) must pass: clauses ANDed within a group,
+  groups ORed; no filter groups = pass.
+* ``sync_all=True``: assignments do not matter.
+
+Scoping-filter reading (Microsoft: "Scoping filters will return false if the value is
+null / empty"): every operator is false on a null or empty attribute **except** the two that
+exist to test emptiness: ``IS NULL`` is true on null/empty, ``IS NOT NULL`` is false on
+null/empty. So ``department NOT EQUALS Sales`` does *not* admit a user with no department,
+and ``NOT REGEX MATCH`` is false on null (as documented). Several target values: positive
+operators match any of them; ``NOT EQUALS``/``NOT REGEX MATCH``/``!&`` require none to match.
+String comparisons are case-sensitive; regexes are unanchored searches (.NET ``IsMatch``).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+import numpy as np
+import pandas as pd
+
+from zoomaudit.errors import ExpressionError
+from zoomaudit.expressions import net_regex, source_column
+from zoomaudit.snapshot import Snapshot
+
+log = logging.getLogger(__name__)
+
+DEFAULT_ACCESS_ROLE = "00000000-0000-0000-0000-000000000000"
+
+#: out_of_scope_reason values, in the order they are chosen when several apply
+REASONS = ("soft_deleted", "disabled", "not_assigned", "scoping_filter", "nested_group_only")
+
+SCOPE_COLUMNS = (
+    "entra_id",
+    "assigned_direct",
+    "assigned_via_group",
+    "reachable_nested",
+    "app_role_id",
+    "app_role_value",
+    "role_count",
+    "role_note",
+    "assigned_at",
+    "enabled",
+    "soft_deleted",
+    "passes_filter",
+    "in_scope",
+    "out_of_scope_reason",
+)
+
+
+# --------------------------------------------------------------------------- job selection
+
+
+def user_job_id(snapshot: Snapshot) -> str | None:
+    """The provisioning job whose mappings/filters apply (the first active job, by id)."""
+    jobs = snapshot.table("sync_jobs")
+    ids: list[str] = []
+    if len(jobs):
+        ordered = jobs.assign(_active=(jobs["schedule_state"] == "Active").fillna(False))
+        ordered = ordered.sort_values(["_active", "job_id"], ascending=[False, True])
+        ids = [j for j in ordered["job_id"].dropna().tolist()]
+    for table in ("attribute_mappings", "scoping_filters"):
+        if not ids:
+            ids = sorted(snapshot.table(table)["job_id"].dropna().unique().tolist())
+    return ids[0] if ids else None
+
+
+# --------------------------------------------------------------------------- scoping filters
+
+
+def _norm_operator(op: str) -> str:
+    o = re.sub(r"[\s_]+", "_", str(op).strip().upper())
+    return {"&": "AMP", "!&": "NOT_AMP", "CONTAINS": "INCLUDES"}.get(o, o)
+
+
+def attribute_as_text(users: pd.DataFrame, name: str) -> pd.Series:
+    """A source attribute as text (booleans as "True"/"False"; lists -> NA: not filterable)."""
+    col = source_column(name)
+    if col not in users.columns:
+        log.warning("scoping filter attribute %r is not in the snapshot: treated as null", name)
+        return pd.Series(pd.NA, index=users.index, dtype="str")
+    s = users[col]
+    if s.dtype == "boolean" or s.dtype == bool:
+        b = s.astype("boolean")
+        out = pd.Series(pd.NA, index=users.index, dtype="str")
+        out[b.fillna(False).to_numpy(bool)] = "True"
+        out[(~b).fillna(False).to_numpy(bool)] = "False"
+        return out
+    if s.dtype == object:  # multi-valued: "Filtering is not supported for multi-valued"
+        return pd.Series(pd.NA, index=users.index, dtype="str")
+    return s.astype("str")
+
+
+def clause_mask(values: pd.Series, operator: str, targets: list[str]) -> pd.Series:
+    """Evaluate one scoping clause over a text column; returns a bool numpy-backed Series."""
+    op = _norm_operator(operator)
+    present = (values.notna() & (values != "")).fillna(False).astype(bool)
+    if op == "IS_NULL":
+        return ~present
+    if op == "IS_NOT_NULL":
+        return present
+    v = values.fillna("")
+    targets = [str(t) for t in (targets or [])]
+    first = targets[0] if targets else ""
+
+    def any_of(fn) -> pd.Series:
+        out = pd.Series(False, index=values.index)
+        for t in targets or [""]:
+            out |= fn(t).fillna(False).astype(bool)
+        return out
+
+    if op == "EQUALS":
+        res = any_of(lambda t: v == t)
+    elif op == "NOT_EQUALS":
+        res = ~any_of(lambda t: v == t)
+    elif op == "IS_TRUE":
+        res = v.str.lower() == "true"
+    elif op == "IS_FALSE":
+        res = v.str.lower() == "false"
+    elif op in ("REGEX_MATCH", "NOT_REGEX_MATCH"):
+        try:
+            rx = [re.compile(net_regex(t)) for t in (targets or [""])]
+        except re.error as exc:
+            raise ExpressionError(
+                f"invalid scoping-filter regex ({exc})", expression=first
+            ) from None
+        hit = pd.Series(False, index=values.index)
+        for r in rx:
+            hit |= v.str.contains(r, regex=True).fillna(False).astype(bool)
+        res = hit if op == "REGEX_MATCH" else ~hit
+    elif op == "INCLUDES":
+        res = any_of(lambda t: v.str.contains(t, regex=False))
+    elif op == "AMP":  # "attribute exists in the input string value"
+        res = any_of(lambda t: v.map(lambda x, t=t: x in t))
+    elif op == "NOT_AMP":
+        res = ~any_of(lambda t: v.map(lambda x, t=t: x in t))
+    elif op == "ENDS_WITH":
+        res = any_of(lambda t: v.str.endswith(t))
+    elif op == "STARTS_WITH":
+        res = any_of(lambda t: v.str.startswith(t))
+    elif op in ("GREATER_THAN", "GREATER_THAN_OR_EQUALS", "LESS_THAN", "LESS_THAN_OR_EQUALS"):
+        num = pd.to_numeric(v.where(v.str.fullmatch(r"-?\d+").fillna(False)), errors="coerce")
+        try:
+            target = int(first)
+        except ValueError:
+            raise ExpressionError(
+                f"scoping operator {operator} needs an integer value, got {first!r}"
+            ) from None
+        f = {"GREATER_THAN": np.greater, "GREATER_THAN_OR_EQUALS": np.greater_equal,
+             "LESS_THAN": np.less, "LESS_THAN_OR_EQUALS": np.less_equal}[op]  # fmt: skip
+        res = pd.Series(f(num.to_numpy(float, na_value=np.nan), target), index=values.index)
+    else:
+        raise ExpressionError(f"unknown scoping-filter operator {operator!r}")
+    return pd.Series(res.to_numpy(bool), index=values.index) & present
+
+
+def passes_scoping_filters(
+    users: pd.DataFrame, filters: pd.DataFrame, *, job_id: str | None = None
+) -> pd.Series:
+    """True where a user passes the job's scoping filters (all True when there are none)."""
+    if job_id is not None and "job_id" in filters.columns:
+        mine = filters[filters["job_id"] == job_id]
+        filters = mine if len(mine) else filters[filters["job_id"].isna()]
+    if not len(filters):
+        return pd.Series(True, index=users.index)
+    cache: dict[str, pd.Series] = {}
+    result = pd.Series(False, index=users.index)
+    keys = ["rule_id", "group_index", "group_name"]
+    grouped = filters.assign(**{k: filters[k].astype("str").fillna("") for k in keys}).groupby(
+        keys, sort=True, dropna=False
+    )
+    for _, clauses in grouped:
+        ok = pd.Series(True, index=users.index)
+        for row in clauses.itertuples(index=False):
+            name = row.source_attribute
+            if name not in cache:
+                cache[name] = attribute_as_text(users, name)
+            ok &= clause_mask(cache[name], row.operator, list(row.values or []))
+        result |= ok
+    return result
+
+
+# --------------------------------------------------------------------------- roles
+
+
+def user_roles(snapshot: Snapshot, *, sync_all: bool = False) -> pd.DataFrame:
+    """Every (user, app role) pair that counts for provisioning, with its provenance.
+
+    Columns: entra_id, app_role_id, via ("direct" | "group"), created_at.
+    """
+    a = snapshot.table("entra_assignments")
+    direct = a[a["principal_type"].str.lower() == "user"]
+    rows = [
+        pd.DataFrame(
+            {
+                "entra_id": direct["principal_id"].to_numpy(),
+                "app_role_id": direct["app_role_id"].to_numpy(),
+                "via": "direct",
+                "created_at": direct["created_at"].to_numpy(),
+            }
+        )
+    ]
+    g = a[a["principal_type"].str.lower() == "group"]
+    if len(g):
+        m = snapshot.table("entra_group_members")
+        m = m[(m["direct"].fillna(False).astype(bool)) & (m["member_type"].str.lower() == "user")]
+        j = g[["principal_id", "app_role_id", "created_at"]].merge(
+            m[["group_id", "member_id"]], left_on="principal_id", right_on="group_id"
+        )
+        rows.append(
+            pd.DataFrame(
+                {
+                    "entra_id": j["member_id"].to_numpy(),
+                    "app_role_id": j["app_role_id"].to_numpy(),
+                    "via": "group",
+                    "created_at": j["created_at"].to_numpy(),
+                }
+            )
+        )
+    out = pd.concat(rows, ignore_index=True)
+    out["created_at"] = pd.to_datetime(out["created_at"], utc=True)
+    return out.astype({"entra_id": "str", "app_role_id": "str", "via": "str"})
+
+
+def pick_roles(snapshot: Snapshot, roles: pd.DataFrame) -> pd.DataFrame:
+    """One role per user, chosen deterministically.
+
+    Entra's ``SingleAppRoleAssignment`` "isn't supported" with several roles; we pick the
+    role with the smallest app-role *value* (ordinal string order; default access, which has
+    no value, comes last), so the result does not depend on row order. ``role_note`` says
+    when a choice was made. Columns: entra_id, app_role_id, app_role_value, role_count,
+    role_note, assigned_at (earliest assignment, direct or via a group).
+    """
+    defs = snapshot.table("entra_app_roles")[["app_role_id", "value"]].drop_duplicates(
+        "app_role_id"
+    )
+    r = roles.merge(defs, on="app_role_id", how="left")
+    r["value"] = r["value"].astype("str")
+    r["_nv"] = r["value"].isna()
+    r = r.sort_values(["entra_id", "_nv", "value", "app_role_id"], kind="stable")
+    distinct = r.drop_duplicates(["entra_id", "app_role_id"])
+    counts = distinct.groupby("entra_id", sort=False).size()
+    first = r.drop_duplicates("entra_id", keep="first").set_index("entra_id")
+    assigned_at = r.groupby("entra_id", sort=False)["created_at"].min()
+    out = pd.DataFrame(
+        {
+            "app_role_id": first["app_role_id"],
+            "app_role_value": first["value"],
+        }
+    )
+    out["role_count"] = counts.reindex(out.index).astype("Int64")
+    out["assigned_at"] = assigned_at.reindex(out.index)
+    multi = out["role_count"] > 1
+    out["role_note"] = pd.Series(pd.NA, index=out.index, dtype="str")
+    if multi.any():
+        out.loc[multi, "role_note"] = (
+            "several app roles ("
+            + out.loc[multi, "role_count"].astype(str)
+            + "); picked "
+            + out.loc[multi, "app_role_value"].fillna("default access")
+        )
+    return out.rename_axis("entra_id").reset_index()
+
+
+# --------------------------------------------------------------------------- scope
+
+
+def compute_scope(snapshot: Snapshot, *, sync_all: bool = False) -> pd.DataFrame:
+    """Who is in the Zoom job's provisioning scope, for every Entra user in the snapshot.
+
+    One row per ``entra_users`` row (live and soft-deleted; callers narrow to their universe).
+
+    Columns:
+        entra_id; assigned_direct (bool: a User appRoleAssignment); assigned_via_group (bool:
+        direct member of an assigned group); reachable_nested (bool: reaches an assigned group
+        only through nested groups); app_role_id, app_role_value (the role provisioning would
+        send, see :func:`pick_roles`); role_count (Int64); role_note; assigned_at (earliest
+        assignment time); enabled (bool, NA counts as enabled); soft_deleted (bool);
+        passes_filter (bool); in_scope (bool); out_of_scope_reason (NA | "soft_deleted" |
+        "disabled" | "not_assigned" | "scoping_filter" | "nested_group_only", first of
+        ``REASONS`` that applies; "nested_group_only" only when nesting is the sole reason).
+    """
+    users = snapshot.table("entra_users")
+    ids = users["entra_id"].astype("str")
+    assignments = snapshot.table("entra_assignments")
+    user_assign = assignments[assignments["principal_type"].str.lower() == "user"]
+    groups = snapshot.table("entra_groups")
+    assigned_groups = set(groups.loc[groups["assigned"].fillna(False).astype(bool), "group_id"])
+    assigned_groups |= set(
+        assignments.loc[assignments["principal_type"].str.lower() == "group", "principal_id"]
+    )
+    members = snapshot.table("entra_group_members")
+    members = members[
+        members["group_id"].isin(assigned_groups) & (members["member_type"].str.lower() == "user")
+    ]
+    is_direct = members["direct"].fillna(False).astype(bool)
+    direct_members = set(members.loc[is_direct, "member_id"])
+    nested_members = set(members.loc[~is_direct, "member_id"])
+
+    assigned_direct = ids.isin(set(user_assign["principal_id"])).to_numpy(bool)
+    via_group = ids.isin(direct_members).to_numpy(bool)
+    reachable_nested = ids.isin(nested_members).to_numpy(bool) & ~assigned_direct & ~via_group
+
+    enabled = users["account_enabled"].fillna(True).astype(bool).to_numpy()
+    soft_deleted = users["soft_deleted"].fillna(False).astype(bool).to_numpy()
+    passes = passes_scoping_filters(
+        users, snapshot.table("scoping_filters"), job_id=user_job_id(snapshot)
+    ).to_numpy(bool)
+    assigned = np.ones(len(users), bool) if sync_all else (assigned_direct | via_group)
+    in_scope = assigned & enabled & ~soft_deleted & passes
+
+    reason = np.full(len(users), None, dtype=object)
+    conditions = [
+        ("soft_deleted", soft_deleted),
+        ("disabled", ~enabled),
+        ("nested_group_only", ~assigned & reachable_nested & passes),
+        ("not_assigned", ~assigned),
+        ("scoping_filter", ~passes),
+    ]
+    for name, cond in reversed(conditions):  # earlier conditions win
+        reason = np.where(cond & ~in_scope, name, reason)
+
+    out = pd.DataFrame(
+        {
+            "entra_id": ids.to_numpy(),
+            "assigned_direct": assigned_direct,
+            "assigned_via_group": via_group,
+            "reachable_nested": reachable_nested,
+            "enabled": enabled,
+            "soft_deleted": soft_deleted,
+            "passes_filter": passes,
+            "in_scope": in_scope,
+            "out_of_scope_reason": pd.Series(reason, dtype="str").to_numpy(),
+        }
+    )
+    roles = pick_roles(snapshot, user_roles(snapshot, sync_all=sync_all))
+    out = out.merge(roles, on="entra_id", how="left")
+    out["out_of_scope_reason"] = out["out_of_scope_reason"].astype("str")
+    out["app_role_id"] = out["app_role_id"].astype("str")
+    out["app_role_value"] = out["app_role_value"].astype("str")
+    out["role_note"] = out["role_note"].astype("str")
+    out["role_count"] = out["role_count"].fillna(0).astype("Int64")
+    return out[list(SCOPE_COLUMNS)]
