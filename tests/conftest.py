@@ -1,0 +1,52 @@
+"""Shared fixtures: a scrubbed environment and in-process emulators on free 127.0.0.1 ports.
+
+- ``clean_env`` (autouse): removes every real ``ZOOMAUDIT_*`` variable (and ``AZURE_*``
+  authority overrides) so no test can reach a real tenant or read a developer's secrets, and
+  disables the keyring lookup.
+- ``make_emulator(**kwargs)``: a factory starting :class:`zoomaudit.emulator.Emulator` with the
+  given arguments (``tenant=``, ``users=``, ``seed=``, ``faults=``, ``options=``, ``clock=``,
+  ``https_authority=``, ``zoom=``); defaults to a small generated tenant. Everything it
+  started is stopped after the test.
+- ``emulator``: one started emulator (60 generated users, seed 7) for a test.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in list(os.environ):
+        if name.startswith("ZOOMAUDIT_") or name in (
+            "AZURE_AUTHORITY_HOST",
+            "AZURE_CLIENT_SECRET",
+        ):
+            monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("ZOOMAUDIT_NO_KEYRING", "1")
+
+
+@pytest.fixture
+def make_emulator():
+    from zoomaudit.emulator.server import Emulator
+
+    started: list[Emulator] = []
+
+    def factory(**kwargs) -> Emulator:
+        if kwargs.get("tenant") is None:
+            kwargs.setdefault("users", 60)
+            kwargs.setdefault("seed", 7)
+        emu = Emulator(**kwargs).start()
+        started.append(emu)
+        return emu
+
+    yield factory
+    for emu in started:
+        emu.stop()
+
+
+@pytest.fixture
+def emulator(make_emulator):
+    return make_emulator()
