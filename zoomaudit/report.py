@@ -1,0 +1,594 @@
+"""Reports: run the parameterized notebooks with papermill and publish them as offline HTML.
+
+Place in the flow: snapshot -> analysis -> notebooks -> **report** (the last step). Two halves:
+
+* helpers the notebooks call (:func:`setup`, :func:`open_snapshot`, :func:`save_table`,
+  :func:`glue`, :func:`snapshot_summary`), so notebooks stay one call per cell;
+* the runner behind ``zoomaudit report`` (:func:`run`): executes each notebook into
+  ``reports/<snapshot_id>/`` (the executed ``.ipynb`` is kept), exports HTML without code cells
+  through an nbconvert template that loads nothing from the network, and writes ``index.html``.
+
+Layout of one report folder::
+
+    index.html                 every report, its headline numbers, the snapshot manifest
+    report.json                the same, machine-readable, plus timings
+    NN_verb_object.ipynb|.html executed notebook and its HTML (plotly.js inlined once per HTML)
+    findings/<table>.csv|.xlsx|.parquet   every findings table, linked from its HTML
+    headlines/<notebook>.json  headline numbers a notebook glued
+
+Secrets never travel as papermill parameters: the runner passes paths only, removes the secret
+``ZOOMAUDIT_*`` variables from the kernel's environment, and checks every written file for the
+secret values it knows before publishing the folder.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from zoomaudit import snapshot as snapshot_mod
+from zoomaudit.config import PROJECT_ROOT
+from zoomaudit.errors import ReportError, SnapshotError
+
+log = logging.getLogger(__name__)
+
+NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
+FINDINGS_DIR = "findings"
+HEADLINES_DIR = "headlines"
+#: Excel files are written for tables up to this many rows (CSV/Parquet always)
+XLSX_MAX_ROWS = 200_000
+
+
+# ----------------------------------------------------------------- helpers for the notebooks
+def setup() -> None:
+    """Prepare a notebook for offline HTML: plotly.js and DataTables injected once, no CDN."""
+    from zoomaudit import charts, tables
+
+    pd.set_option("display.max_columns", 50)
+    pd.set_option("display.width", 200)
+    charts.init()
+    tables.init()
+
+
+def snapshot_dirs(data_dir: Path | str) -> list[Path]:
+    """Snapshot directories under ``data_dir`` (those holding a manifest), oldest first."""
+    data_dir = Path(data_dir)
+    if not data_dir.is_dir():
+        return []
+    found = []
+    for path in data_dir.iterdir():
+        manifest = path / "manifest.json"
+        if path.is_dir() and manifest.is_file():
+            try:
+                meta = json.loads(manifest.read_text(encoding="utf-8"))
+            except ValueError:
+                continue
+            found.append((str(meta.get("taken_at", "")), path.name, path, meta))
+    found.sort(key=lambda item: (item[0], item[1]))
+    return [path for _, _, path, _ in found]
+
+
+def resolve_snapshot(spec: str | Path, data_dir: Path | str) -> Path:
+    """The snapshot directory named by ``spec``: a path, an id under ``data_dir``, or "latest".
+
+    "latest" is the most recent *complete* snapshot under ``data_dir``.
+    """
+    spec = str(spec)
+    if spec == "latest":
+        complete = [p for p in snapshot_dirs(data_dir) if _manifest(p).get("complete", False)]
+        if not complete:
+            raise SnapshotError(
+                f"no complete snapshot in {data_dir}; run `zoomaudit pull` first or name one"
+            )
+        return complete[-1]
+    path = Path(spec).expanduser()
+    if (path / "manifest.json").is_file():
+        return path
+    if (Path(data_dir) / spec / "manifest.json").is_file():
+        return Path(data_dir) / spec
+    raise SnapshotError(f"snapshot {spec!r} not found (neither a folder nor an id in {data_dir})")
+
+
+def _manifest(path: Path) -> dict:
+    return json.loads((path / "manifest.json").read_text(encoding="utf-8"))
+
+
+def open_snapshot(snapshot: str, data_dir: str = "data/snapshots") -> snapshot_mod.Snapshot:
+    """Load the snapshot a notebook's parameters name (a path, an id or "latest")."""
+    return snapshot_mod.load(resolve_snapshot(snapshot, data_dir))
+
+
+def snapshot_summary(snap: snapshot_mod.Snapshot) -> pd.DataFrame:
+    """What the report is based on: one row per manifest fact and per table's row count.
+
+    Returns:
+        Columns ``item``, ``value`` (text).
+    """
+    rows = [
+        ("snapshot", snap.id),
+        ("taken at (UTC)", snap.manifest.get("taken_at", "?")),
+        ("complete", str(snap.complete)),
+    ]
+    for key in (
+        "tenant",
+        "tenant_id",
+        "tenant_label",
+        "zoom_account_id",
+        "kit_version",
+        "redacted",
+    ):
+        if key in snap.manifest:
+            rows.append((key.replace("_", " "), str(snap.manifest[key])))
+    for name, frame in sorted(snap.tables.items()):
+        rows.append((f"rows in {name}", f"{len(frame):,}"))
+    return pd.DataFrame(rows, columns=["item", "value"])
+
+
+def save_table(frame: pd.DataFrame, name: str, out_dir: str = "") -> None:
+    """Write ``frame`` as CSV, XLSX and Parquet into ``<out_dir>/findings/`` and link them.
+
+    Nested values are written as JSON text. Does nothing but show a note when ``out_dir`` is
+    empty (an interactive session). XLSX is skipped above ``XLSX_MAX_ROWS`` rows.
+    """
+    from IPython.display import HTML, display
+
+    from zoomaudit import tables
+
+    if not out_dir:
+        display(HTML(f"<p><em>{name}: {len(frame):,} rows (no out_dir, not written)</em></p>"))
+        return
+    folder = Path(out_dir) / FINDINGS_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    flat = tables.displayable(frame)
+    flat.to_csv(folder / f"{name}.csv", index=False)
+    flat.to_parquet(folder / f"{name}.parquet", index=False)
+    links = [f"{FINDINGS_DIR}/{name}.csv", f"{FINDINGS_DIR}/{name}.parquet"]
+    if len(flat) <= XLSX_MAX_ROWS:
+        _write_xlsx(flat, folder / f"{name}.xlsx")
+        links.insert(1, f"{FINDINGS_DIR}/{name}.xlsx")
+    anchors = " · ".join(
+        f'<a href="{link}" download>{Path(link).suffix[1:].upper()}</a>' for link in links
+    )
+    display(
+        HTML(
+            f'<p class="zoomaudit-downloads">Download <strong>{name}</strong> '
+            f"({len(frame):,} rows): {anchors}</p>"
+        )
+    )
+
+
+def _write_xlsx(frame: pd.DataFrame, path: Path) -> None:
+    data = frame.copy()
+    for col in data.columns:  # Excel has no time zones
+        if isinstance(data[col].dtype, pd.DatetimeTZDtype):
+            data[col] = data[col].dt.tz_convert("UTC").dt.tz_localize(None)
+    data.to_excel(path, index=False, sheet_name=path.stem[:31])
+
+
+def glue(out_dir: str, notebook: str, headlines: dict) -> dict:
+    """Record a notebook's headline numbers for the index page (``headlines/<notebook>.json``).
+
+    Returns the headlines (so the cell also shows them).
+    """
+    clean = {str(k): _plain(v) for k, v in headlines.items()}
+    if out_dir:
+        folder = Path(out_dir) / HEADLINES_DIR
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"{notebook}.json").write_text(json.dumps(clean, indent=1), encoding="utf-8")
+    return clean
+
+
+def counts(findings: pd.DataFrame, column: str = "category", *, skip=("in_sync",)) -> dict:
+    """Headline numbers: rows per ``column`` value (largest first), without ``skip`` values."""
+    if findings.empty or column not in findings.columns:
+        return {}
+    values = findings[column].astype("str")
+    series = values[~values.isin(list(skip))].value_counts()
+    return {str(k): int(v) for k, v in series.items()}
+
+
+def pick_user(findings: pd.DataFrame, user: str = "") -> str:
+    """``user`` when given, else an identifier of the first finding that is not ``in_sync``."""
+    if user:
+        return user
+    if findings.empty:
+        return ""
+    rows = (
+        findings[findings["category"].astype("str") != "in_sync"]
+        if ("category" in findings.columns)
+        else findings
+    )
+    for _, row in rows.iterrows():
+        for key in ("user_principal_name", "entra_id", "zoom_user_name", "zoom_id"):
+            value = row.get(key)
+            if isinstance(value, str) and value:
+                return value
+    return ""
+
+
+def _plain(value: object) -> object:
+    if hasattr(value, "item"):
+        value = value.item()
+    if isinstance(value, float):
+        return round(value, 2)
+    if isinstance(value, (int, str, bool)) or value is None:
+        return value
+    return str(value)
+
+
+# ----------------------------------------------------------------- the runner
+def list_notebooks(names: list[str] | None = None, folder: Path = NOTEBOOKS_DIR) -> list[Path]:
+    """The report notebooks (``NN_*.ipynb``), all or those whose name starts with one of
+    ``names`` (``10`` or ``10_reconcile_users`` or ``10_reconcile_users.ipynb``)."""
+    available = sorted(p for p in folder.glob("[0-9][0-9]_*.ipynb"))
+    if not names:
+        return available
+    chosen = []
+    for name in names:
+        stem = name.removesuffix(".ipynb")
+        hits = [
+            p
+            for p in available
+            if p.stem == stem or p.stem.startswith(stem + "_") or p.stem.split("_", 1)[0] == stem
+        ]
+        if not hits:
+            known = ", ".join(p.stem for p in available)
+            raise ReportError(f"no notebook named {name!r}; available: {known}")
+        chosen.extend(h for h in hits if h not in chosen)
+    return chosen
+
+
+def run(
+    snapshot: str | Path = "latest",
+    *,
+    data_dir: Path,
+    reports_dir: Path,
+    notebooks: list[str] | None = None,
+    redact_key: str | None = None,
+    secrets: list[str] | None = None,
+    params: dict[str, object] | None = None,
+    jobs: int = 1,
+    notebooks_dir: Path = NOTEBOOKS_DIR,
+) -> dict:
+    """Run the report notebooks for one snapshot and publish ``reports/<snapshot_id>/``.
+
+    Args:
+        snapshot: a snapshot folder, an id under ``data_dir``, or "latest".
+        data_dir: the folder of snapshots (also the history the trends notebook reads).
+        reports_dir: where report folders go.
+        notebooks: names to run (default: all).
+        redact_key: pseudonymise names and addresses with this key (see ``zoomaudit.redact``);
+            the folder is then ``<snapshot_id>-redacted``.
+        secrets: secret values that must appear in no written file (checked before publishing).
+        params: extra notebook parameters (only passed to notebooks that declare them).
+        jobs: notebooks executed in parallel.
+        notebooks_dir: where the notebooks are (tests use their own).
+
+    Returns:
+        The report summary also written to ``report.json`` (``status`` is "ok" or "failed").
+    """
+    nb_paths = list_notebooks(notebooks, Path(notebooks_dir))
+    snap_path = resolve_snapshot(snapshot, data_dir)
+    snap = snapshot_mod.load(snap_path)
+    report_id = snap.id + ("-redacted" if redact_key else "")
+    reports_dir = Path(reports_dir)
+    reports_dir.mkdir(parents=True, exist_ok=True)
+    staging = reports_dir / f".{report_id}.partial-{int(time.time() * 1000)}"
+    staging.mkdir()
+    scratch = None
+    try:
+        if redact_key:
+            from zoomaudit import redact
+
+            scratch, snap_path, data_dir = redact.redacted_copies(
+                snap_path, Path(data_dir), redact_key
+            )
+        with _kernel_environment():
+            results = _execute_all(nb_paths, staging, snap_path, Path(data_dir), params, jobs)
+        summary = _summary(snap, report_id, results, redacted=bool(redact_key))
+        (staging / "report.json").write_text(json.dumps(summary, indent=1), encoding="utf-8")
+        (staging / "index.html").write_text(_index_html(summary), encoding="utf-8")
+        _check_no_secrets(staging, secrets or [])
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    finally:
+        if scratch is not None:
+            shutil.rmtree(scratch, ignore_errors=True)
+    final = reports_dir / report_id
+    publish(staging, final)
+    summary["path"] = str(final / "index.html")
+    return summary
+
+
+def publish(staging: Path, final: Path) -> None:
+    """Replace ``final`` by ``staging`` (the old folder is removed only once the new is there)."""
+    old = final.with_name(final.name + f".old-{int(time.time())}")
+    if final.exists():
+        final.rename(old)
+    staging.rename(final)
+    if old.exists():
+        shutil.rmtree(old, ignore_errors=True)
+
+
+# ----------------------------------------------------------------- execution
+#: variables removed from the kernel's environment: notebooks read snapshots, never services
+_SECRET_VARIABLES = (
+    "CLIENT_SECRET",
+    "GRAPH_TOKEN",
+    "ZOOM_CLIENT_SECRET",
+    "ZOOM_TOKEN",
+    "REDACT_KEY",
+    "CLIENT_CERTIFICATE",
+)
+
+
+class _kernel_environment:
+    """Remove secret ``ZOOMAUDIT_*`` variables while kernels start; restore them afterwards."""
+
+    def __enter__(self) -> None:
+        import os
+
+        self._saved = {}
+        for name in [
+            *(f"ZOOMAUDIT_{v}" for v in _SECRET_VARIABLES),
+            "ZOOMAUDIT_NO_KEYRING",
+            "PAPERMILL_EXECUTION",
+            "PYDEVD_DISABLE_FILE_VALIDATION",
+        ]:
+            self._saved[name] = os.environ.pop(name, None)
+        os.environ.update(
+            ZOOMAUDIT_NO_KEYRING="1", PAPERMILL_EXECUTION="1", PYDEVD_DISABLE_FILE_VALIDATION="1"
+        )
+        _ensure_kernel()
+
+    def __exit__(self, *exc: object) -> None:
+        import os
+
+        for name, value in self._saved.items():
+            os.environ.pop(name, None)
+            if value is not None:
+                os.environ[name] = value
+
+
+def _ensure_kernel() -> None:
+    """Make sure the ``python3`` kernel spec exists (installing it into this venv if not).
+
+    Jupyter's own ``python3`` spec starts ``python``, which jupyter_client maps to the running
+    interpreter, so kernels use this venv.
+    """
+    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+
+    try:
+        KernelSpecManager().get_kernel_spec("python3")
+    except NoSuchKernel:
+        import sys
+
+        from ipykernel.kernelspec import install
+
+        install(prefix=sys.prefix)
+
+
+def _execute_all(
+    nb_paths: list[Path], out: Path, snap_path: Path, data_dir: Path, params: dict, jobs: int
+) -> list[dict]:
+    args = [(p, out, snap_path, data_dir, params) for p in nb_paths]
+    if jobs <= 1 or len(args) <= 1:
+        return [_execute_one(*a) for a in args]
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        return list(pool.map(lambda a: _execute_one(*a), args))
+
+
+def notebook_parameters(nb_path: Path) -> dict[str, dict]:
+    """The parameters a notebook declares (papermill's inspection: name, type, default, help)."""
+    import papermill
+
+    return papermill.inspect_notebook(str(nb_path))
+
+
+def _execute_one(nb_path: Path, out: Path, snap_path: Path, data_dir: Path, params: dict) -> dict:
+    import papermill
+
+    declared = notebook_parameters(nb_path)
+    values = {
+        "snapshot": str(snap_path.resolve()),
+        "data_dir": str(data_dir.resolve()),
+        "out_dir": str(out.resolve()),
+    }
+    values.update(params or {})
+    values = {k: v for k, v in values.items() if k in declared}
+    executed = out / nb_path.name
+    result = {
+        "notebook": nb_path.stem,
+        "title": _title(nb_path),
+        "status": "ok",
+        "error": None,
+        "parameters": sorted(values),
+    }
+    began = time.perf_counter()
+    try:
+        papermill.execute_notebook(
+            str(nb_path),
+            str(executed),
+            parameters=values,
+            kernel_name="python3",
+            progress_bar=False,
+            cwd=str(out),
+            log_output=False,
+            start_timeout=120,
+        )
+    except papermill.PapermillExecutionError as exc:
+        result.update(status="failed", error=f"{exc.ename}: {exc.evalue}"[:500])
+    except Exception as exc:  # kernel died, notebook unreadable, ...
+        result.update(status="failed", error=f"{type(exc).__name__}: {exc}"[:500])
+    result["execute_s"] = round(time.perf_counter() - began, 2)
+    result.update(_cell_seconds(executed, result["execute_s"]))
+    began = time.perf_counter()
+    if executed.is_file():
+        try:
+            export_html(executed, executed.with_suffix(".html"))
+        except Exception as exc:
+            result.update(status="failed", error=f"HTML export: {type(exc).__name__}: {exc}")
+    result["export_s"] = round(time.perf_counter() - began, 2)
+    headline = out / HEADLINES_DIR / f"{nb_path.stem}.json"
+    result["headlines"] = json.loads(headline.read_text()) if headline.is_file() else {}
+    log.info("%s: %s in %.1f s", nb_path.stem, result["status"], result["execute_s"])
+    return result
+
+
+def _cell_seconds(executed: Path, total: float) -> dict:
+    """Split execution time into kernel start (+ papermill overhead) and the cells' own time."""
+    if not executed.is_file():
+        return {"analysis_s": None, "kernel_start_s": None}
+    import nbformat
+
+    nb = nbformat.read(executed, as_version=4)
+    cells = sum(c.get("metadata", {}).get("papermill", {}).get("duration") or 0 for c in nb.cells)
+    return {"analysis_s": round(cells, 2), "kernel_start_s": round(max(total - cells, 0), 2)}
+
+
+def _title(nb_path: Path) -> str:
+    import nbformat
+
+    nb = nbformat.read(nb_path, as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            for line in cell.source.splitlines():
+                if line.startswith("# "):
+                    return line[2:].strip()
+    return nb_path.stem
+
+
+# ----------------------------------------------------------------- HTML
+#: nbconvert's lab template without require.js, MathJax or mermaid (all CDN links)
+_OFFLINE_TEMPLATE = """{%- extends 'lab/index.html.j2' -%}
+{%- block html_head_js_requirejs -%}{%- endblock html_head_js_requirejs -%}
+{%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
+{%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
+{% block jupyter_widgets %}{% endblock jupyter_widgets %}
+"""
+
+
+def export_html(executed: Path, html_path: Path) -> None:
+    """Export an executed notebook to HTML without code cells and without external URLs."""
+    import nbformat
+    from jinja2 import DictLoader
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter(
+        template_name="lab",
+        extra_loaders=[DictLoader({"zoomaudit_offline.html.j2": _OFFLINE_TEMPLATE})],
+        template_file="zoomaudit_offline.html.j2",
+        exclude_input=True,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
+    )
+    nb = nbformat.read(executed, as_version=4)
+    nb.metadata["title"] = _title(executed)
+    body, _ = exporter.from_notebook_node(nb)
+    html_path.write_text(body, encoding="utf-8")
+
+
+def _summary(
+    snap: snapshot_mod.Snapshot, report_id: str, results: list[dict], *, redacted: bool
+) -> dict:
+    from datetime import UTC, datetime
+
+    from zoomaudit import __version__
+
+    manifest = {
+        k: v
+        for k, v in snap.manifest.items()
+        if isinstance(v, (str, int, float, bool)) or v is None
+    }
+    if isinstance(snap.manifest.get("counts"), dict):
+        manifest["counts"] = snap.manifest["counts"]
+    failed = [r["notebook"] for r in results if r["status"] != "ok"]
+    return {
+        "report_id": report_id,
+        "snapshot_id": snap.id,
+        "generated_at": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "kit_version": __version__,
+        "redacted": redacted,
+        "status": "failed" if failed else "ok",
+        "failed": failed,
+        "manifest": manifest,
+        "notebooks": results,
+    }
+
+
+def _index_html(summary: dict) -> str:
+    from html import escape
+
+    def cell(value: object) -> str:
+        return escape(str(value))
+
+    rows = []
+    for r in summary["notebooks"]:
+        name = r["notebook"]
+        heads = "".join(
+            f"<li>{cell(k)}: <strong>{cell(v)}</strong></li>"
+            for k, v in r.get("headlines", {}).items()
+        )
+        status = (
+            "ok" if r["status"] == "ok" else f'<span class="bad">FAILED: {cell(r["error"])}</span>'
+        )
+        rows.append(
+            f'<tr><td><a href="{cell(name)}.html">{cell(r["title"])}</a><br>'
+            f'<small><a href="{cell(name)}.ipynb">{cell(name)}.ipynb</a></small></td>'
+            f"<td><ul>{heads}</ul></td><td>{status}</td><td>{r['execute_s']} s</td></tr>"
+        )
+    manifest = summary["manifest"]
+    facts = "".join(
+        f"<tr><th>{cell(k)}</th><td>{cell(v)}</td></tr>"
+        for k, v in manifest.items()
+        if k != "counts"
+    )
+    counts = manifest.get("counts") or {}
+    facts += "".join(
+        f"<tr><th>rows: {cell(k)}</th><td>{cell(v)}</td></tr>" for k, v in counts.items()
+    )
+    redacted = (
+        '<p class="note">Redacted: names and addresses are pseudonyms.</p>'
+        if summary["redacted"]
+        else ""
+    )
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>zoomaudit report {cell(summary["report_id"])}
+</title><style>
+body{{font-family:system-ui,sans-serif;margin:2em;max-width:70em}}
+table{{border-collapse:collapse}}
+td,th{{border:1px solid #ccc;padding:.3em .6em;text-align:left;vertical-align:top}}
+.bad{{color:#b00;font-weight:bold}} ul{{margin:0;padding-left:1.2em}} .note{{color:#555}}
+</style></head><body>
+<h1>zoomaudit report: {cell(summary["snapshot_id"])}</h1>{redacted}
+<p>Status: <strong>{cell(summary["status"])}</strong> · generated {cell(summary["generated_at"])}
+· zoomaudit {cell(summary["kit_version"])} · <a href="report.json">report.json</a>
+· <a href="{FINDINGS_DIR}/">findings (CSV/XLSX/Parquet)</a></p>
+<h2>Reports</h2>
+<table><tr><th>report</th><th>headline numbers</th><th>status</th><th>run time</th></tr>
+{"".join(rows)}</table>
+<h2>Snapshot</h2><table>{facts}</table>
+</body></html>
+"""
+
+
+def _check_no_secrets(folder: Path, secrets: list[str]) -> None:
+    """Refuse to publish a report folder in which any known secret value appears."""
+    needles = [s.encode() for s in secrets if s and len(s) >= 4]
+    if not needles:
+        return
+    for path in folder.rglob("*"):
+        if path.is_file() and path.suffix in (".ipynb", ".html", ".json", ".csv", ".txt"):
+            data = path.read_bytes()
+            if any(n in data for n in needles):
+                raise ReportError(
+                    f"a secret value appeared in {path.name}; the report was not published"
+                )
