@@ -107,3 +107,181 @@ def load(path: Path | str, *, allow_incomplete: bool = False) -> Snapshot:
         path=path,
         schemas=schemas,
     )
+
+
+# ---------------------------------------------------------------------------- writing, listing
+TMP_PREFIX = ".tmp-"
+
+
+def snapshot_name(taken_at: datetime, label: str) -> str:
+    """``<UTC YYYYmmddTHHMMSSZ>_<label>`` with the label reduced to safe characters."""
+    safe = "".join(c if c.isalnum() or c in "-." else "-" for c in (label or "tenant"))
+    safe = safe.strip("-.")[:60] or "tenant"
+    return f"{taken_at.astimezone(UTC).strftime('%Y%m%dT%H%M%SZ')}_{safe}"
+
+
+class SnapshotWriter:
+    """Writes one snapshot into a temporary directory and renames it into place on ``commit``.
+
+    Use as a context manager: leaving the block without ``commit`` (an exception, Ctrl-C)
+    removes the temporary directory, so an interrupted pull leaves no half snapshot and never
+    touches earlier ones. Files are created 0o600 and directories 0o700 (owner only).
+    """
+
+    def __init__(self, data_dir: Path | str, label: str, *, taken_at: datetime | None = None):
+        import os
+        import secrets as _secrets
+
+        self.data_dir = Path(data_dir)
+        self.taken_at = (taken_at or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
+        self.name = snapshot_name(self.taken_at, label)
+        self.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.tmp = self.data_dir / f"{TMP_PREFIX}{self.name}-{_secrets.token_hex(4)}"
+        os.mkdir(self.tmp, 0o700)
+        self._raw: dict[str, tuple] = {}
+        self.path: Path | None = None
+        self.tables_written: dict[str, int] = {}
+
+    def __enter__(self) -> SnapshotWriter:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self.close_raw()
+        if self.path is None:
+            self.abort()
+
+    def _dir(self, *parts: str) -> Path:
+        import os
+
+        path = self.tmp.joinpath(*parts)
+        if not path.is_dir():
+            os.makedirs(path, mode=0o700, exist_ok=True)
+        return path
+
+    def _open(self, path: Path, mode: str = "wb"):
+        import os
+
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        return os.fdopen(fd, mode)
+
+    def raw(self, source: str, name: str, content: bytes) -> None:
+        """Append one page, as received, to ``raw/<source>/<name>.jsonl.gz`` (one per line)."""
+        import gzip
+
+        import orjson
+
+        key = f"{source}/{name}"
+        entry = self._raw.get(key)
+        if entry is None:
+            file = self._open(self._dir("raw", source) / f"{name}.jsonl.gz")
+            entry = (gzip.GzipFile(fileobj=file, mode="wb", compresslevel=1), file)
+            self._raw[key] = entry
+        handle = entry[0]
+        if b"\n" in content or b"\r" in content:
+            content = orjson.dumps(orjson.loads(content))  # keep one page per line
+        handle.write(content.strip() + b"\n")
+
+    def close_raw(self) -> None:
+        for handle, file in self._raw.values():
+            handle.close()
+            file.close()
+        self._raw.clear()
+
+    def table(self, name: str, frame: pd.DataFrame) -> None:
+        """Write ``tables/<name>.parquet`` (conformed to the contract first)."""
+        if name not in frames.TABLES:
+            raise KeyError(f"unknown table {name!r}")
+        frame = frames.conform(frame, name)
+        with self._open(self._dir("tables") / f"{name}.parquet") as fh:
+            frame.to_parquet(fh, index=False)
+        self.tables_written[name] = len(frame)
+
+    def schema(self, job_id: str, schema: dict) -> None:
+        """Write ``schema/<job>.json`` as received (nested)."""
+        safe = "".join(c if c.isalnum() or c in "-._" else "_" for c in job_id)
+        with self._open(self._dir("schema") / f"{safe}.json") as fh:
+            fh.write(json.dumps(schema, indent=1, ensure_ascii=False).encode())
+
+    def commit(self, manifest: dict) -> Path:
+        """Write manifest.json and rename the directory into place; returns the final path."""
+        import os
+
+        self.close_raw()
+        manifest = dict(manifest)
+        manifest.setdefault("snapshot_id", self.name)
+        manifest.setdefault("taken_at", self.taken_at.isoformat().replace("+00:00", "Z"))
+        with self._open(self.tmp / "manifest.json") as fh:
+            fh.write(json.dumps(manifest, indent=2, ensure_ascii=False, default=str).encode())
+        final = self.data_dir / self.name
+        n = 1
+        while final.exists():
+            n += 1
+            final = self.data_dir / f"{self.name}-{n}"
+        if final.name != self.name:
+            manifest["snapshot_id"] = final.name
+            with self._open(self.tmp / "manifest.json") as fh:
+                fh.write(json.dumps(manifest, indent=2, ensure_ascii=False, default=str).encode())
+        os.rename(self.tmp, final)
+        self.path = final
+        return final
+
+    def abort(self) -> None:
+        import shutil
+
+        self.close_raw()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+@dataclass
+class SnapshotInfo:
+    """One line of ``list_snapshots``: read from the manifest only (tables are not loaded)."""
+
+    id: str
+    path: Path
+    taken_at: datetime | None
+    complete: bool
+    source: str
+    counts: dict
+    incomplete_reason: str | None = None
+
+
+def list_snapshots(data_dir: Path | str) -> list[SnapshotInfo]:
+    """The snapshots under ``data_dir``, oldest first (temporary and foreign dirs skipped)."""
+    data_dir = Path(data_dir)
+    out: list[SnapshotInfo] = []
+    if not data_dir.is_dir():
+        return out
+    for path in data_dir.iterdir():
+        if path.name.startswith(TMP_PREFIX) or not (path / "manifest.json").is_file():
+            continue
+        try:
+            manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        taken = manifest.get("taken_at")
+        try:
+            when = datetime.fromisoformat(taken.replace("Z", "+00:00")) if taken else None
+        except ValueError:
+            when = None
+        out.append(SnapshotInfo(
+            id=manifest.get("snapshot_id", path.name),
+            path=path,
+            taken_at=when,
+            complete=bool(manifest.get("complete", False)),
+            source=manifest.get("source", "api"),
+            counts=manifest.get("counts", {}),
+            incomplete_reason=manifest.get("incomplete_reason"),
+        ))
+    out.sort(key=lambda s: (s.taken_at or datetime.min.replace(tzinfo=UTC), s.path.name))
+    return out
+
+
+def latest(data_dir: Path | str, *, allow_incomplete: bool = False) -> Snapshot:
+    """The most recent snapshot under ``data_dir`` (complete ones only unless allowed)."""
+    candidates = [s for s in list_snapshots(data_dir) if s.complete or allow_incomplete]
+    if not candidates:
+        raise SnapshotError(
+            f"no {'' if allow_incomplete else 'complete '}snapshot under {data_dir}; "
+            "run `zoomaudit pull` first"
+        )
+    return load(candidates[-1].path, allow_incomplete=allow_incomplete)

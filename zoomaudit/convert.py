@@ -1,0 +1,428 @@
+"""Raw API payloads -> the typed tables of ``zoomaudit.frames`` (the only place JSON becomes
+frames).
+
+Place in the flow: ``pull`` and ``imports`` hand lists of items (dicts as the API sent them) to
+these functions and write the results into a snapshot; analysis never sees API JSON. Every
+function returns a DataFrame conforming to ``frames.TABLES[<table>]`` (the columns are listed
+there and in each docstring). Missing optional fields become NA; nothing here relies on a field
+being present unless the API promises it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import orjson
+import pandas as pd
+
+from zoomaudit import frames
+
+
+def _frame(table: str, columns: dict[str, list]) -> pd.DataFrame:
+    return frames.conform(pd.DataFrame(columns), table)
+
+
+def _get(items: list[dict], key: str) -> list:
+    return [i.get(key) for i in items]
+
+
+def _dig(items: list[dict], *path: str) -> list:
+    out = []
+    for item in items:
+        value = item
+        for key in path:
+            value = value.get(key) if isinstance(value, dict) else None
+            if value is None:
+                break
+        out.append(value)
+    return out
+
+
+def _json(value: object) -> str | None:
+    if value is None:
+        return None
+    return orjson.dumps(value).decode()
+
+
+def _list(value: object) -> list:
+    return [str(v) for v in value] if isinstance(value, list) else []
+
+
+def _empty_str(values: list) -> list:
+    """Empty strings as NA (Graph and Zoom send "" for unset values)."""
+    return [None if v == "" else v for v in values]
+
+
+# ---------------------------------------------------------------------------- Entra
+def entra_users(items: list[dict], *, soft_deleted: bool = False) -> pd.DataFrame:
+    """Graph users -> ``entra_users`` (entra_id, user_principal_name, display_name, given_name,
+    surname, mail, mail_nickname, other_mails, proxy_addresses, account_enabled, department,
+    job_title, employee_id, country, usage_location, user_type, created_at,
+    on_premises_sync_enabled, assigned_licenses, last_sign_in, last_successful_sign_in,
+    soft_deleted, deleted_at)."""
+    n = len(items)
+    cols = {
+        "entra_id": _get(items, "id"),
+        "user_principal_name": _get(items, "userPrincipalName"),
+        "display_name": _get(items, "displayName"),
+        "given_name": _get(items, "givenName"),
+        "surname": _get(items, "surname"),
+        "mail": _get(items, "mail"),
+        "mail_nickname": _get(items, "mailNickname"),
+        "other_mails": [_list(i.get("otherMails")) for i in items],
+        "proxy_addresses": [_list(i.get("proxyAddresses")) for i in items],
+        "account_enabled": _get(items, "accountEnabled"),
+        "department": _get(items, "department"),
+        "job_title": _get(items, "jobTitle"),
+        "employee_id": _get(items, "employeeId"),
+        "country": _get(items, "country"),
+        "usage_location": _get(items, "usageLocation"),
+        "user_type": _get(items, "userType"),
+        "created_at": _get(items, "createdDateTime"),
+        "on_premises_sync_enabled": _get(items, "onPremisesSyncEnabled"),
+        "assigned_licenses": [
+            [str(x.get("skuId")) for x in (i.get("assignedLicenses") or []) if isinstance(x, dict)]
+            for i in items
+        ],
+        "last_sign_in": _dig(items, "signInActivity", "lastSignInDateTime"),
+        "last_successful_sign_in": _dig(items, "signInActivity", "lastSuccessfulSignInDateTime"),
+        "soft_deleted": [soft_deleted] * n,
+        "deleted_at": _get(items, "deletedDateTime") if soft_deleted else [None] * n,
+    }
+    return _frame("entra_users", cols)
+
+
+def entra_app(sp: dict) -> pd.DataFrame:
+    """The service principal -> ``entra_app`` (sp_id, app_id, display_name,
+    app_role_assignment_required, account_enabled)."""
+    return _frame(
+        "entra_app",
+        {
+            "sp_id": [sp.get("id")],
+            "app_id": [sp.get("appId")],
+            "display_name": [sp.get("displayName")],
+            "app_role_assignment_required": [sp.get("appRoleAssignmentRequired")],
+            "account_enabled": [sp.get("accountEnabled")],
+        },
+    )
+
+
+def entra_app_roles(sp: dict) -> pd.DataFrame:
+    """``appRoles`` of the service principal -> ``entra_app_roles`` (app_role_id, value,
+    display_name, is_enabled, allowed_member_types)."""
+    roles = [r for r in (sp.get("appRoles") or []) if isinstance(r, dict)]
+    return _frame(
+        "entra_app_roles",
+        {
+            "app_role_id": _get(roles, "id"),
+            "value": _get(roles, "value"),
+            "display_name": _get(roles, "displayName"),
+            "is_enabled": _get(roles, "isEnabled"),
+            "allowed_member_types": [_list(r.get("allowedMemberTypes")) for r in roles],
+        },
+    )
+
+
+def entra_assignments(items: list[dict]) -> pd.DataFrame:
+    """appRoleAssignedTo items -> ``entra_assignments`` (assignment_id, principal_id,
+    principal_type, principal_display_name, app_role_id, created_at)."""
+    return _frame(
+        "entra_assignments",
+        {
+            "assignment_id": _get(items, "id"),
+            "principal_id": _get(items, "principalId"),
+            "principal_type": _get(items, "principalType"),
+            "principal_display_name": _get(items, "principalDisplayName"),
+            "app_role_id": _get(items, "appRoleId"),
+            "created_at": _get(items, "createdDateTime"),
+        },
+    )
+
+
+def entra_groups(
+    groups: list[dict], *, assigned: Iterable[str] = (), candidate: Iterable[str] = ()
+) -> pd.DataFrame:
+    """Group objects -> ``entra_groups`` (group_id, display_name, security_enabled,
+    mail_enabled, group_types, membership_rule, assigned, candidate)."""
+    assigned, candidate = set(map(str, assigned)), set(map(str, candidate))
+    return _frame(
+        "entra_groups",
+        {
+            "group_id": _get(groups, "id"),
+            "display_name": _get(groups, "displayName"),
+            "security_enabled": _get(groups, "securityEnabled"),
+            "mail_enabled": _get(groups, "mailEnabled"),
+            "group_types": [_list(g.get("groupTypes")) for g in groups],
+            "membership_rule": _get(groups, "membershipRule"),
+            "assigned": [str(g.get("id")) in assigned for g in groups],
+            "candidate": [str(g.get("id")) in candidate for g in groups],
+        },
+    )
+
+
+def member_type(item: dict) -> str | None:
+    """``#microsoft.graph.user`` -> ``user`` (NA when Graph sent no @odata.type)."""
+    value = item.get("@odata.type")
+    if not value:
+        return None
+    return str(value).rsplit(".", 1)[-1]
+
+
+def entra_group_members(group_id: str, direct: list[dict], transitive: list[dict]) -> pd.DataFrame:
+    """/members and /transitiveMembers of one group -> ``entra_group_members`` (group_id,
+    member_id, member_type, direct). Members only in the transitive list are ``direct=False``."""
+    rows: dict[str, tuple[str | None, bool]] = {}
+    for item in direct:
+        rows[str(item.get("id"))] = (member_type(item), True)
+    for item in transitive:
+        key = str(item.get("id"))
+        if key not in rows:
+            rows[key] = (member_type(item), False)
+    return _frame(
+        "entra_group_members",
+        {
+            "group_id": [group_id] * len(rows),
+            "member_id": list(rows),
+            "member_type": [v[0] for v in rows.values()],
+            "direct": [v[1] for v in rows.values()],
+        },
+    )
+
+
+def provisioning_events(items: list[dict]) -> pd.DataFrame:
+    """provisioningObjectSummary items -> ``provisioning_events`` (event_id, activity_at,
+    job_id, cycle_id, change_id, action, status, error_code, error_reason, error_category,
+    source_id, source_display_name, source_identity_type, target_id, target_display_name,
+    duration_ms, modified_properties, steps). Enum values are kept as sent."""
+    return _frame(
+        "provisioning_events",
+        {
+            "event_id": _get(items, "id"),
+            "activity_at": _get(items, "activityDateTime"),
+            "job_id": _get(items, "jobId"),
+            "cycle_id": _get(items, "cycleId"),
+            "change_id": _get(items, "changeId"),
+            "action": _get(items, "provisioningAction"),
+            "status": _dig(items, "provisioningStatusInfo", "status"),
+            "error_code": _dig(items, "provisioningStatusInfo", "errorInformation", "errorCode"),
+            "error_reason": _dig(items, "provisioningStatusInfo", "errorInformation", "reason"),
+            "error_category": _dig(
+                items, "provisioningStatusInfo", "errorInformation", "errorCategory"
+            ),
+            "source_id": _empty_str(_dig(items, "sourceIdentity", "id")),
+            "source_display_name": _dig(items, "sourceIdentity", "displayName"),
+            "source_identity_type": _dig(items, "sourceIdentity", "identityType"),
+            "target_id": _empty_str(_dig(items, "targetIdentity", "id")),
+            "target_display_name": _empty_str(_dig(items, "targetIdentity", "displayName")),
+            "duration_ms": _get(items, "durationInMilliseconds"),
+            "modified_properties": [_json(i.get("modifiedProperties")) for i in items],
+            "steps": [_json(i.get("provisioningSteps")) for i in items],
+        },
+    )
+
+
+def sync_jobs(jobs: list[dict]) -> pd.DataFrame:
+    """synchronizationJob items -> ``sync_jobs`` (job_id, template_id, schedule_state,
+    schedule_interval, status_code, quarantine_reason, quarantine_since, successive_failures,
+    last_execution_state, last_execution_began, last_execution_ended, last_count_escrowed,
+    last_count_exported, last_successful_execution, steady_state_last)."""
+    return _frame(
+        "sync_jobs",
+        {
+            "job_id": _get(jobs, "id"),
+            "template_id": _get(jobs, "templateId"),
+            "schedule_state": _dig(jobs, "schedule", "state"),
+            "schedule_interval": _dig(jobs, "schedule", "interval"),
+            "status_code": _dig(jobs, "status", "code"),
+            "quarantine_reason": _dig(jobs, "status", "quarantine", "reason"),
+            "quarantine_since": _empty_str(_dig(jobs, "status", "quarantine", "currentBegan")),
+            "successive_failures": _dig(jobs, "status", "countSuccessiveCompleteFailures"),
+            "last_execution_state": _dig(jobs, "status", "lastExecution", "state"),
+            "last_execution_began": _empty_str(_dig(jobs, "status", "lastExecution", "timeBegan")),
+            "last_execution_ended": _empty_str(_dig(jobs, "status", "lastExecution", "timeEnded")),
+            "last_count_escrowed": _dig(jobs, "status", "lastExecution", "countEscrowed"),
+            "last_count_exported": _dig(jobs, "status", "lastExecution", "countExported"),
+            "last_successful_execution": _empty_str(
+                _dig(jobs, "status", "lastSuccessfulExecution", "timeEnded")
+            ),
+            "steady_state_last": _empty_str(_dig(jobs, "status", "steadyStateLastAchievedTime")),
+        },
+    )
+
+
+def _source_expression(source: dict | None) -> str | None:
+    if not isinstance(source, dict):
+        return None
+    if source.get("expression"):
+        return str(source["expression"])
+    kind = str(source.get("type") or "")
+    name = source.get("name")
+    if kind == "Attribute" and name:
+        return f"[{name}]"
+    if kind == "Constant":
+        return '"' + str(name or "") + '"'
+    return str(name) if name else None
+
+
+def _mappings(schema: dict):
+    for rule in schema.get("synchronizationRules") or []:
+        for mapping in rule.get("objectMappings") or []:
+            yield rule, mapping
+
+
+def attribute_mappings(job_id: str, schema: dict) -> pd.DataFrame:
+    """A synchronization schema -> ``attribute_mappings`` (job_id, rule_id, object_mapping,
+    target_attribute, source_type, expression, default_value, flow_type, matching_priority)."""
+    rows = []
+    for rule, mapping in _mappings(schema):
+        for am in mapping.get("attributeMappings") or []:
+            source = am.get("source") or {}
+            rows.append(
+                {
+                    "job_id": job_id,
+                    "rule_id": rule.get("id"),
+                    "object_mapping": mapping.get("name"),
+                    "target_attribute": am.get("targetAttributeName"),
+                    "source_type": source.get("type"),
+                    "expression": _source_expression(source),
+                    "default_value": am.get("defaultValue"),
+                    "flow_type": am.get("flowType"),
+                    "matching_priority": am.get("matchingPriority"),
+                }
+            )
+    return frames.conform(pd.DataFrame(rows), "attribute_mappings")
+
+
+def scoping_filters(job_id: str, schema: dict) -> pd.DataFrame:
+    """A synchronization schema -> ``scoping_filters`` (job_id, rule_id, group_index,
+    group_name, source_attribute, operator, values): one row per clause."""
+    rows = []
+    for rule, mapping in _mappings(schema):
+        scope = mapping.get("scope") or {}
+        for index, group in enumerate(scope.get("groups") or []):
+            for clause in group.get("clauses") or []:
+                rows.append(
+                    {
+                        "job_id": job_id,
+                        "rule_id": rule.get("id"),
+                        "group_index": index,
+                        "group_name": group.get("name"),
+                        "source_attribute": clause.get("sourceOperandName"),
+                        "operator": clause.get("operatorName"),
+                        "values": _list((clause.get("targetOperand") or {}).get("values")),
+                    }
+                )
+    return frames.conform(pd.DataFrame(rows), "scoping_filters")
+
+
+# ---------------------------------------------------------------------------- Zoom
+_ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+_ZOOMUSER = "urn:us:zoom:scim:schemas:extension:1.0:ZoomUser"
+
+
+def _work_email(item: dict) -> str | None:
+    emails = [e for e in (item.get("emails") or []) if isinstance(e, dict)]
+    for e in emails:
+        if str(e.get("type", "")).lower() == "work" and e.get("value"):
+            return e["value"]
+    for e in emails:
+        if e.get("primary") in (True, "true", "True") and e.get("value"):
+            return e["value"]
+    return emails[0].get("value") if emails else None
+
+
+def zoom_scim_users(resources: list[dict]) -> pd.DataFrame:
+    """SCIM ListResponse Resources -> ``zoom_scim_users`` (zoom_id, user_name, display_name,
+    given_name, family_name, work_email, active, user_type, department, login_sso, created_at,
+    last_modified)."""
+    return _frame(
+        "zoom_scim_users",
+        {
+            "zoom_id": _get(resources, "id"),
+            "user_name": _get(resources, "userName"),
+            "display_name": _get(resources, "displayName"),
+            "given_name": _dig(resources, "name", "givenName"),
+            "family_name": _dig(resources, "name", "familyName"),
+            "work_email": [_work_email(r) for r in resources],
+            "active": _get(resources, "active"),
+            "user_type": _get(resources, "userType"),
+            "department": _dig(resources, _ENTERPRISE, "department"),
+            "login_sso": _dig(resources, _ZOOMUSER, "loginType", "sso"),
+            "created_at": _dig(resources, "meta", "created"),
+            "last_modified": _dig(resources, "meta", "lastModified"),
+        },
+    )
+
+
+def zoom_users(users: list[dict]) -> pd.DataFrame:
+    """REST ``/users`` items (all statuses) -> ``zoom_users`` (zoom_id, email, first_name,
+    last_name, display_name, type, status, dept, role_id, last_login_time, created_at,
+    user_created_at, last_client_version). Empty strings become NA."""
+    role = [None if v is None else str(v) for v in _get(users, "role_id")]
+    return _frame(
+        "zoom_users",
+        {
+            "zoom_id": _empty_str(_get(users, "id")),
+            "email": _get(users, "email"),
+            "first_name": _get(users, "first_name"),
+            "last_name": _get(users, "last_name"),
+            "display_name": _get(users, "display_name"),
+            "type": _get(users, "type"),
+            "status": _get(users, "status"),
+            "dept": _empty_str(_get(users, "dept")),
+            "role_id": role,
+            "last_login_time": _empty_str(_get(users, "last_login_time")),
+            "created_at": _empty_str(_get(users, "created_at")),
+            "user_created_at": _empty_str(_get(users, "user_created_at")),
+            "last_client_version": _empty_str(_get(users, "last_client_version")),
+        },
+    )
+
+
+def zoom_plans(usage: dict | None) -> pd.DataFrame:
+    """``plans/usage`` -> ``zoom_plans`` (plan_key, position, plan_type, hosts, usage, pending,
+    raw): one row per plan object, array-valued keys get one row per element."""
+    rows = []
+    for key, value in (usage or {}).items():
+        items = value if isinstance(value, list) else [value]
+        for pos, plan in enumerate(items):
+            if not isinstance(plan, dict):
+                continue
+            rows.append(
+                {
+                    "plan_key": key,
+                    "position": pos,
+                    "plan_type": plan.get("type"),
+                    "hosts": plan.get("hosts"),
+                    "usage": plan.get("usage"),
+                    "pending": plan.get("pending"),
+                    "raw": _json(plan),
+                }
+            )
+    return frames.conform(pd.DataFrame(rows), "zoom_plans")
+
+
+def zoom_domains(domains: list[dict]) -> pd.DataFrame:
+    """``managed_domains`` items -> ``zoom_domains`` (domain, status)."""
+    return _frame(
+        "zoom_domains",
+        {
+            "domain": _get(domains, "domain"),
+            "status": _get(domains, "status"),
+        },
+    )
+
+
+def zoom_activities(logs: list[dict]) -> pd.DataFrame:
+    """``report/activities`` activity_logs -> ``zoom_activities`` (email, time, type,
+    client_type, version)."""
+    return _frame(
+        "zoom_activities",
+        {
+            "email": _get(logs, "email"),
+            "time": _get(logs, "time"),
+            "type": _get(logs, "type"),
+            "client_type": _get(logs, "client_type"),
+            "version": _get(logs, "version"),
+        },
+    )

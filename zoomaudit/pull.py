@@ -1,0 +1,466 @@
+"""Pull orchestration: Entra and Zoom, concurrently, into one immutable, complete snapshot.
+
+Place in the flow: the first step. ``pull()`` runs ``sources.graph`` and ``sources.zoom``
+concurrently (asyncio), writes their pages as received plus the ``convert``-ed tables into a
+``snapshot.SnapshotWriter`` and renames it into place only when everything arrived. Expected
+counts (``@odata.count``, SCIM ``totalResults``, REST ``total_records``) are compared with the
+rows received after de-duplicating by id; a persistent mismatch raises
+:class:`~zoomaudit.errors.IncompleteDataError` (or, with ``allow_incomplete``, writes a snapshot
+marked ``complete: false``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from collections.abc import Iterable
+from pathlib import Path
+
+from zoomaudit import __version__, convert, progress
+from zoomaudit.config import Settings
+from zoomaudit.errors import ConfigError, IncompleteDataError, ZoomAuditError
+from zoomaudit.secrets import register
+from zoomaudit.snapshot import SnapshotWriter
+from zoomaudit.sources.http import RetryPolicy, Stats, safe_url
+
+log = logging.getLogger("zoomaudit.pull")
+SOURCES = ("entra", "zoom")
+
+
+class _Counts:
+    """expected/received per table (summed over the collections that feed it)."""
+
+    def __init__(self) -> None:
+        self.parts: dict[str, dict] = {}
+
+    def add(self, table: str, part: str, expected: int | None, received: int) -> None:
+        self.parts[f"{table}.{part}" if part else table] = {
+            "table": table,
+            "expected": expected,
+            "received": received,
+        }
+
+    def tables(self) -> dict[str, dict]:
+        out: dict[str, dict] = {}
+        for value in self.parts.values():
+            t = out.setdefault(value["table"], {"expected": 0, "received": 0})
+            t["received"] += value["received"]
+            if t["expected"] is not None:
+                t["expected"] = (
+                    None if value["expected"] is None else t["expected"] + value["expected"]
+                )
+        return out
+
+    def mismatches(self) -> list[str]:
+        return [
+            f"{name}: expected {v['expected']}, received {v['received']}"
+            for name, v in self.parts.items()
+            if v["expected"] is not None and v["expected"] != v["received"]
+        ]
+
+
+def pull(
+    settings: Settings,
+    *,
+    out: Path | str | None = None,
+    since_days: int = 30,
+    sources: Iterable[str] = SOURCES,
+    candidate_groups: Iterable[str] = (),
+    allow_incomplete: bool = False,
+    policy: RetryPolicy | None = None,
+    graph_credential=None,
+    activities: bool = True,
+) -> Path:
+    """Pull Entra and/or Zoom into a new snapshot under ``out`` (default ``settings.data_dir``).
+
+    Args:
+        settings: where the services are and how to authenticate (``Settings.from_env()``).
+        out: the data folder under which the snapshot directory is created.
+        since_days: provisioning-log and activity-report window.
+        sources: ``entra``, ``zoom`` or both.
+        candidate_groups: extra groups (ids or display names) whose members to record.
+        allow_incomplete: write a snapshot marked incomplete instead of raising.
+        policy: retry policy (tests pass short delays).
+        graph_credential: an async TokenCredential overriding the one settings select.
+        activities: also read Zoom's sign-in activity report (skipped if not permitted).
+
+    Returns:
+        The path of the new snapshot directory.
+    """
+    coro = pull_async(
+        settings,
+        out=out,
+        since_days=since_days,
+        sources=sources,
+        candidate_groups=candidate_groups,
+        allow_incomplete=allow_incomplete,
+        policy=policy,
+        graph_credential=graph_credential,
+        activities=activities,
+    )
+    return run_sync(coro)
+
+
+def run_sync(coro):
+    """Run a coroutine to completion, also from inside a running loop (notebooks)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)
+    box: dict = {}
+
+    def target() -> None:
+        try:
+            box["value"] = asyncio.run(coro)
+        except BaseException as exc:  # re-raised in the caller's thread
+            box["error"] = exc
+
+    thread = threading.Thread(target=target, name="zoomaudit-pull")
+    thread.start()
+    thread.join()
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
+
+
+async def pull_async(
+    settings: Settings,
+    *,
+    out: Path | str | None = None,
+    since_days: int = 30,
+    sources: Iterable[str] = SOURCES,
+    candidate_groups: Iterable[str] = (),
+    allow_incomplete: bool = False,
+    policy: RetryPolicy | None = None,
+    graph_credential=None,
+    activities: bool = True,
+    graph_transport=None,
+    zoom_transport=None,
+) -> Path:
+    """The coroutine behind :func:`pull` (same arguments; transports are for tests)."""
+    sources = tuple(s.strip().lower() for s in sources if s.strip())
+    unknown = set(sources) - set(SOURCES)
+    if not sources or unknown:
+        raise ConfigError(f"--sources must name entra and/or zoom, got {','.join(sources)!r}")
+    if since_days < 1:
+        raise ConfigError("--since must be at least 1 day")
+    register(*settings.secret_values())
+    if "entra" in sources and graph_credential is None and not settings.has_graph_credentials:
+        raise ConfigError(
+            "no Entra credentials: set ZOOMAUDIT_GRAPH_TOKEN or ZOOMAUDIT_TENANT_ID/"
+            "CLIENT_ID/CLIENT_SECRET (or pull --sources zoom)"
+        )
+    if "zoom" in sources and not settings.has_zoom_credentials:
+        raise ConfigError(
+            "no Zoom credentials: set ZOOMAUDIT_ZOOM_ACCOUNT_ID/CLIENT_ID/CLIENT_SECRET or "
+            "ZOOMAUDIT_ZOOM_TOKEN (or pull --sources entra)"
+        )
+    policy = policy or RetryPolicy()
+    stats = Stats()
+    label = settings.tenant_id or settings.zoom_account_id or "tenant"
+    data_dir = Path(out) if out is not None else Path(settings.data_dir)
+    started = time.monotonic()
+    counts = _Counts()
+    durations: dict[str, float] = {}
+    manifest: dict = {
+        "source": "api",
+        "kit_version": __version__,
+        "sources": list(sources),
+        "options": {"since_days": since_days, "candidate_groups": list(candidate_groups)},
+        "tenant": {"tenant_id": settings.tenant_id, "zoom_account_id": settings.zoom_account_id},
+        "base_urls": {},
+        "queries": {},
+        "unavailable": {},
+    }
+    with SnapshotWriter(data_dir, label) as writer:
+        bars = {s: progress.bar(None, f"{s} pages", unit="pages") for s in sources}
+
+        def sink_for(source: str):
+            def sink(name: str, content: bytes) -> None:
+                writer.raw(source, name, content)
+                bars[source].update(1)
+
+            return sink
+
+        try:
+            async with asyncio.TaskGroup() as group:
+                if "entra" in sources:
+                    group.create_task(
+                        _entra(
+                            settings,
+                            writer,
+                            counts,
+                            manifest,
+                            durations,
+                            stats,
+                            policy,
+                            sink_for("entra"),
+                            since_days,
+                            tuple(candidate_groups),
+                            graph_credential,
+                            graph_transport,
+                        )
+                    )
+                if "zoom" in sources:
+                    group.create_task(
+                        _zoom(
+                            settings,
+                            writer,
+                            counts,
+                            manifest,
+                            durations,
+                            stats,
+                            policy,
+                            sink_for("zoom"),
+                            since_days,
+                            activities,
+                            zoom_transport,
+                        )
+                    )
+        except BaseExceptionGroup as eg:
+            raise _first_error(eg) from None
+        finally:
+            for bar in bars.values():
+                bar.close()
+        durations["total"] = round(time.monotonic() - started, 3)
+        mismatches = counts.mismatches()
+        manifest.update(
+            counts=counts.tables(),
+            collections=counts.parts,
+            complete=not mismatches,
+            requests=stats.as_dict(),
+            durations_s=durations,
+        )
+        if mismatches:
+            reason = "; ".join(mismatches)
+            if not allow_incomplete:
+                raise IncompleteDataError(
+                    f"received fewer or more rows than the services announced ({reason}); "
+                    "no snapshot written. Pull again, or pass --allow-incomplete to keep a "
+                    "snapshot marked incomplete"
+                )
+            manifest["incomplete_reason"] = reason
+            log.warning("snapshot marked incomplete: %s", reason)
+        path = writer.commit(manifest)
+    log.info("snapshot written: %s", path)
+    return path
+
+
+def _first_error(group: BaseExceptionGroup) -> BaseException:
+    """The most telling exception of a task group (ours first, then any other)."""
+    flat: list[BaseException] = []
+
+    def walk(eg: BaseExceptionGroup) -> None:
+        for exc in eg.exceptions:
+            if isinstance(exc, BaseExceptionGroup):
+                walk(exc)
+            else:
+                flat.append(exc)
+
+    walk(group)
+    for exc in flat:
+        if isinstance(exc, ZoomAuditError):
+            return exc
+    for exc in flat:
+        if not isinstance(exc, asyncio.CancelledError):
+            return exc
+    return flat[0]
+
+
+async def _entra(
+    settings,
+    writer,
+    counts,
+    manifest,
+    durations,
+    stats,
+    policy,
+    sink,
+    since_days,
+    candidate_groups,
+    credential,
+    transport,
+) -> None:
+    from zoomaudit.sources.graph import GraphSource
+
+    t0 = time.monotonic()
+    g = GraphSource(
+        settings, policy=policy, stats=stats, sink=sink, credential=credential, transport=transport
+    )
+    manifest["base_urls"]["graph"] = settings.graph_url
+    try:
+
+        async def users_complete():
+            for _ in range(3):  # @odata.count is eventually consistent: re-read on mismatch
+                items, expected = await g.users()
+                unique = {str(u.get("id")): u for u in items}
+                if expected is None or expected == len(unique):
+                    break
+                log.warning(
+                    "Graph users: %s received, %s announced; reading again", len(unique), expected
+                )
+            return list(unique.values()), expected
+
+        async def app_chain():
+            sp = await g.service_principal()
+            manifest["tenant"].update(
+                app_display_name=sp.get("displayName"), app_id=sp.get("appId"), sp_id=sp.get("id")
+            )
+            results = await asyncio.gather(
+                _groups(g, sp["id"], candidate_groups),
+                g.provisioning_logs(sp["id"], since_days),
+                g.sync_jobs(sp["id"]),
+            )
+            return sp, results
+
+        (users, n_users), (deleted, n_deleted), (sp, chain) = await asyncio.gather(
+            users_complete(), g.deleted_users(), app_chain()
+        )
+        (assignments, n_assign, groups, members, member_counts), (logs, _), (jobs, schemas) = chain
+    finally:
+        await g.aclose()
+    deleted = list({str(u.get("id")): u for u in deleted}.values())
+    counts.add("entra_users", "users", n_users, len(users))
+    counts.add("entra_users", "deleted", n_deleted, len(deleted))
+    users_frame = convert.entra_users(users)
+    deleted_frame = convert.entra_users(deleted, soft_deleted=True)
+    import pandas as pd
+
+    writer.table(
+        "entra_users",
+        pd.concat([users_frame, deleted_frame], ignore_index=True)
+        if len(deleted_frame)
+        else users_frame,
+    )
+    writer.table("entra_app", convert.entra_app(sp))
+    writer.table("entra_app_roles", convert.entra_app_roles(sp))
+    assign_unique = list({str(a.get("id")): a for a in assignments}.values())
+    counts.add("entra_assignments", "", n_assign, len(assign_unique))
+    writer.table("entra_assignments", convert.entra_assignments(assign_unique))
+    assigned_ids = {
+        str(a.get("principalId")) for a in assign_unique if a.get("principalType") == "Group"
+    }
+    candidate_ids = {str(gr["id"]) for gr, is_candidate in groups if is_candidate}
+    group_objects = list({str(gr["id"]): gr for gr, _ in groups}.values())
+    writer.table(
+        "entra_groups",
+        convert.entra_groups(group_objects, assigned=assigned_ids, candidate=candidate_ids),
+    )
+    member_frames = [convert.entra_group_members(gid, d, t) for gid, (d, t) in members.items()]
+    for gid, (expected, received) in member_counts.items():
+        counts.add("entra_group_members", gid, expected, received)
+    writer.table(
+        "entra_group_members",
+        pd.concat(member_frames, ignore_index=True)
+        if member_frames
+        else convert.entra_group_members("", [], []),
+    )
+    logs = list({str(e.get("id")): e for e in logs}.values())
+    counts.add("provisioning_events", "", None, len(logs))
+    writer.table("provisioning_events", convert.provisioning_events(logs))
+    writer.table("sync_jobs", convert.sync_jobs(jobs))
+    mappings, scopes = [], []
+    for job_id, schema in schemas.items():
+        writer.schema(job_id, schema)
+        mappings.append(convert.attribute_mappings(job_id, schema))
+        scopes.append(convert.scoping_filters(job_id, schema))
+    writer.table(
+        "attribute_mappings",
+        pd.concat(mappings, ignore_index=True) if mappings else convert.attribute_mappings("", {}),
+    )
+    writer.table(
+        "scoping_filters",
+        pd.concat(scopes, ignore_index=True) if scopes else convert.scoping_filters("", {}),
+    )
+    manifest["queries"]["graph"] = [safe_url(q) for q in g.queries]
+    manifest["unavailable"].update(g.unavailable)
+    durations["entra"] = round(time.monotonic() - t0, 3)
+
+
+async def _groups(g, sp_id: str, candidate_refs: tuple[str, ...]):
+    """Assignments, then assigned + candidate groups with direct and transitive members."""
+    assignments, n_assign = await g.assignments(sp_id)
+    assigned = [str(a["principalId"]) for a in assignments if a.get("principalType") == "Group"]
+    sem = asyncio.Semaphore(4)
+    resolved: list[tuple[dict, bool]] = []
+
+    async def fetch_group(ref: str, is_candidate: bool):
+        async with sem:
+            resolved.append((await g.group(ref), is_candidate))
+
+    await asyncio.gather(
+        *(fetch_group(r, False) for r in dict.fromkeys(assigned)),
+        *(fetch_group(r, True) for r in dict.fromkeys(candidate_refs)),
+    )
+    members: dict[str, tuple[list, list]] = {}
+    member_counts: dict[str, tuple[int | None, int]] = {}
+
+    async def fetch_members(gid: str):
+        async with sem:
+            direct, _ = await g.members(gid, transitive=False)
+            transitive, expected = await g.members(gid, transitive=True)
+        members[gid] = (direct, transitive)
+        member_counts[gid] = (expected, len({str(m.get("id")) for m in transitive}))
+
+    await asyncio.gather(
+        *(fetch_members(gid) for gid in dict.fromkeys(str(gr["id"]) for gr, _ in resolved))
+    )
+    return assignments, n_assign, resolved, members, member_counts
+
+
+async def _zoom(
+    settings,
+    writer,
+    counts,
+    manifest,
+    durations,
+    stats,
+    policy,
+    sink,
+    since_days,
+    activities,
+    transport,
+) -> None:
+    import pandas as pd
+
+    from zoomaudit.sources.zoom import ZoomSource
+
+    t0 = time.monotonic()
+    z = ZoomSource(settings, policy=policy, stats=stats, sink=sink, transport=transport)
+    manifest["base_urls"].update(zoom_scim=settings.zoom_scim_url, zoom_api=settings.zoom_api_url)
+    try:
+        results = await asyncio.gather(
+            z.scim_users(),
+            z.rest_users("active"),
+            z.rest_users("inactive"),
+            z.rest_users("pending"),
+            z.plans(),
+            z.domains(),
+            z.activities(since_days) if activities else _none(),
+        )
+    finally:
+        await z.aclose()
+    (scim, n_scim), *rest, plans, domains, acts = results
+    counts.add("zoom_scim_users", "", n_scim, len(scim))
+    writer.table("zoom_scim_users", convert.zoom_scim_users(scim))
+    frames_ = []
+    for status, (items, expected) in zip(("active", "inactive", "pending"), rest, strict=True):
+        counts.add("zoom_users", status, expected, len(items))
+        frames_.append(convert.zoom_users(items))
+    writer.table("zoom_users", pd.concat(frames_, ignore_index=True))
+    writer.table("zoom_plans", convert.zoom_plans(plans))
+    writer.table("zoom_domains", convert.zoom_domains(domains))
+    if acts is not None:
+        writer.table("zoom_activities", convert.zoom_activities(acts))
+    elif not activities:
+        manifest["unavailable"]["activities"] = "not requested"
+    manifest["queries"]["zoom"] = [safe_url(q) for q in z.queries]
+    manifest["unavailable"].update(z.unavailable)
+    manifest["zoom_scim_passes"] = z.scim_passes
+    durations["zoom"] = round(time.monotonic() - t0, 3)
+
+
+async def _none():
+    return None

@@ -1,0 +1,479 @@
+"""Microsoft Graph collector: Entra users, the Zoom app, assignments, groups, provisioning logs
+and synchronization jobs, as raw pages.
+
+Place in the flow: ``pull`` calls :class:`GraphSource`; pages go, as received, to the raw sink
+of the snapshot being written and their items to ``convert`` (never typed SDK models: they
+cost ~4 ms per object). Requests go through msgraph-sdk's request adapter (auth, middleware)
+with a native response handler, so each answer is an ``httpx.Response``; nextLinks are followed
+by hand (``PageIterator`` stops at empty pages) and ``ConsistencyLevel: eventual`` is re-sent on
+every page. Retries are ours (:mod:`zoomaudit.sources.http`, one budget and one set of counters
+for both services; msgraph's RetryHandler is switched off per request because it cannot retry
+5xx/HTML/malformed pages, treats ``Retry-After: 0`` as 3.5 s and cannot be counted).
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import re
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from urllib.parse import quote, urlencode
+
+import httpx
+from azure.core.credentials import AccessToken
+
+from zoomaudit.auth import GRAPH_SCOPES, graph_credential
+from zoomaudit.config import Settings
+from zoomaudit.errors import (
+    AuthenticationError,
+    LookupFailedError,
+    PermissionDeniedError,
+    SourceError,
+)
+from zoomaudit.sources.http import RateLimiter, RetryPolicy, Stats, error_text, fetch_json
+
+log = logging.getLogger("zoomaudit.sources.graph")
+
+USER_SELECT = (
+    "id",
+    "userPrincipalName",
+    "displayName",
+    "givenName",
+    "surname",
+    "mail",
+    "mailNickname",
+    "otherMails",
+    "proxyAddresses",
+    "accountEnabled",
+    "department",
+    "jobTitle",
+    "employeeId",
+    "country",
+    "usageLocation",
+    "userType",
+    "createdDateTime",
+    "onPremisesSyncEnabled",
+    "assignedLicenses",
+)
+SP_SELECT = (
+    "id",
+    "appId",
+    "displayName",
+    "appRoleAssignmentRequired",
+    "accountEnabled",
+    "appRoles",
+)
+GROUP_SELECT = (
+    "id",
+    "displayName",
+    "securityEnabled",
+    "mailEnabled",
+    "groupTypes",
+    "membershipRule",
+)
+NON_PREMIUM = "Authentication_RequestFromNonPremiumTenantOrB2CTenant"
+_GUID = re.compile(
+    r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+)
+
+#: route -> (permission named in 403 messages)
+PERMISSIONS = (
+    ("/synchronization", "Synchronization.Read.All"),
+    ("/auditLogs", "AuditLog.Read.All and Directory.Read.All"),
+    ("/members", "GroupMember.Read.All"),
+    ("/transitiveMembers", "GroupMember.Read.All"),
+    ("/groups", "GroupMember.Read.All"),
+    ("/servicePrincipals", "Application.Read.All"),
+    ("/directory/deletedItems", "User.Read.All"),
+    ("/users", "User.Read.All"),
+)
+
+
+def permission_for(url: str) -> str:
+    """The least Graph application permission the route needs (for 403 messages)."""
+    path = url.split("?", 1)[0]
+    for fragment, permission in PERMISSIONS:
+        if fragment in path:
+            return permission
+    return "Directory.Read.All"
+
+
+class NonPremiumError(PermissionDeniedError):
+    """403 Authentication_RequestFromNonPremiumTenantOrB2CTenant (signInActivity, reports)."""
+
+
+class _RenewingCredential:
+    """Caches the access token and can be told to fetch a fresh one after a 401 "expired".
+
+    kiota calls ``get_token`` on every request; azure-identity caches too, so a forced renewal
+    passes a claims challenge (which bypasses its cache).
+    """
+
+    def __init__(self, inner):
+        self.inner = inner
+        self._token: AccessToken | None = None
+        self._force = False
+
+    async def get_token(self, *scopes, claims=None, tenant_id=None, enable_cae=False, **kw):
+        if (
+            self._token
+            and not self._force
+            and not claims
+            and (self._token.expires_on - time.time() > 120)
+        ):
+            return self._token
+        if self._force and not claims:
+            now = int(time.time())
+            claims = f'{{"access_token":{{"nbf":{{"essential":true,"value":"{now}"}}}}}}'
+        try:
+            result = self.inner.get_token(
+                *scopes, claims=claims, tenant_id=tenant_id, enable_cae=enable_cae, **kw
+            )
+        except TypeError:
+            result = self.inner.get_token(*scopes)
+        if inspect.isawaitable(result):
+            result = await result
+        self._token = result
+        self._force = False
+        return result
+
+    def invalidate(self) -> None:
+        self._force = True
+
+    async def close(self) -> None:
+        close = getattr(self.inner, "close", None)
+        if close:
+            result = close()
+            if inspect.isawaitable(result):
+                await result
+
+
+def _is_expired(response: httpx.Response) -> bool:
+    code, message = error_text(response)
+    return "expired" in (message or "").lower() or "lifetime" in (message or "").lower()
+
+
+class GraphSource:
+    """Reads Entra data from Microsoft Graph through msgraph-sdk's request adapter.
+
+    Args:
+        settings: base URL (``settings.graph_url``) and credentials.
+        policy: retry policy; stats: shared counters.
+        sink: ``sink(name, page_bytes)`` receives every page as received (raw payloads).
+        credential: an async TokenCredential to use instead of the one ``settings`` select.
+        transport: an httpx transport (tests).
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        policy: RetryPolicy,
+        stats: Stats,
+        sink: Callable[[str, bytes], None] | None = None,
+        credential=None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        audit_top: int = 500,
+    ):
+        from kiota_authentication_azure.azure_identity_authentication_provider import (
+            AzureIdentityAuthenticationProvider,
+        )
+        from msgraph import GraphRequestAdapter, GraphServiceClient
+        from msgraph_core import GraphClientFactory
+
+        self.settings = settings
+        self.policy = policy
+        self.stats = stats
+        self.sink = sink or (lambda name, content: None)
+        self.audit_top = audit_top
+        self.credential = _RenewingCredential(credential or graph_credential(settings))
+        verify: object = True
+        if settings.ca_bundle:
+            import ssl
+
+            verify = ssl.create_default_context(cafile=str(settings.ca_bundle))
+        http = httpx.AsyncClient(
+            timeout=httpx.Timeout(policy.timeout, connect=min(30.0, policy.timeout)),
+            verify=verify,
+            transport=transport,
+            limits=httpx.Limits(max_connections=20, max_keepalive_connections=20),
+        )
+        self._http = http
+        auth = AzureIdentityAuthenticationProvider(self.credential, scopes=GRAPH_SCOPES)
+        adapter = GraphRequestAdapter(
+            auth, client=GraphClientFactory.create_with_default_middleware(client=http)
+        )
+        adapter.base_url = settings.graph_url.rstrip("/")
+        self.client = GraphServiceClient(request_adapter=adapter)
+        self.base = adapter.base_url
+        #: the identity and access reports limit: 5 requests per 10 s per app per tenant
+        self.reports_limiter = RateLimiter(0.5, burst=5, name="graph-reports")
+        self.queries: list[str] = []
+        self.unavailable: dict[str, str] = {}
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+        await self.credential.close()
+
+    # ------------------------------------------------------------------ transport
+    def url(self, path: str, params: dict[str, str | int | bool] | None = None) -> str:
+        """An absolute URL under the Graph base, encoded the way msgraph-sdk does."""
+        url = self.base + path
+        if params:
+            pairs = sorted(
+                (k, str(v).lower() if isinstance(v, bool) else str(v)) for k, v in params.items()
+            )
+            url += "?" + urlencode(pairs, quote_via=quote, safe="$,'()/:")
+        return url
+
+    async def get(
+        self, url: str, *, eventual: bool = False, limiter: RateLimiter | None = None
+    ) -> dict:
+        """One GET through the SDK's adapter, with our retries; the JSON body."""
+        return (await self.fetch(url, eventual=eventual, limiter=limiter))[0]
+
+    async def fetch(
+        self, url: str, *, eventual: bool = False, limiter: RateLimiter | None = None
+    ) -> tuple[dict, bytes]:
+        """One GET with retries: ``(JSON body, bytes as received)``."""
+        from kiota_abstractions.base_request_configuration import RequestConfiguration
+        from kiota_abstractions.native_response_handler import NativeResponseHandler
+        from kiota_http.middleware.options import ResponseHandlerOption, RetryHandlerOption
+
+        async def send() -> httpx.Response:
+            cfg = RequestConfiguration(
+                options=[
+                    ResponseHandlerOption(NativeResponseHandler()),
+                    RetryHandlerOption(delay=0, max_retries=0, should_retry=False),
+                ]
+            )
+            if eventual:
+                cfg.headers.add("ConsistencyLevel", "eventual")
+            return await self.client.users.with_url(url).get(request_configuration=cfg)
+
+        async def renew() -> bool:
+            self.credential.invalidate()
+            return True
+
+        body, response = await fetch_json(
+            send,
+            url=url,
+            source="graph",
+            policy=self.policy,
+            stats=self.stats,
+            on_error=self._error,
+            renew=renew,
+            limiter=limiter,
+            is_expired=_is_expired,
+        )
+        if not isinstance(body, dict):
+            raise SourceError(f"graph sent a non-object JSON body for {url.split('?')[0]}")
+        return body, response.content
+
+    def _error(self, response: httpx.Response, url: str) -> Exception | None:
+        code, message = error_text(response)
+        status = response.status_code
+        if status == 401:
+            return AuthenticationError(
+                f"Graph rejected the token ({code}: {message}); the token is invalid or expired: "
+                "renew ZOOMAUDIT_GRAPH_TOKEN or check the app credentials",
+                status=status,
+                url=url,
+            )
+        if status == 403 and code == NON_PREMIUM:
+            return NonPremiumError(
+                f"the tenant has no Entra ID P1/P2 licence (or the app lacks AuditLog.Read.All) "
+                f"for {url.split('?')[0]}: {message}",
+                permission="AuditLog.Read.All",
+                status=status,
+                url=url,
+            )
+        if status == 403:
+            permission = permission_for(url)
+            return PermissionDeniedError(
+                f"Graph denied {url.split('?')[0]} ({code}): grant the application permission "
+                f"{permission} to the Entra app (admin consent) and pull again",
+                permission=permission,
+                status=status,
+                url=url,
+            )
+        return None
+
+    async def collect(
+        self,
+        name: str,
+        path: str,
+        params: dict | None = None,
+        *,
+        count: bool = False,
+        limiter: RateLimiter | None = None,
+    ) -> tuple[list[dict], int | None]:
+        """Every item of a collection (following nextLinks), and ``@odata.count`` if asked.
+
+        Pages go to the raw sink under ``name``. With ``count``, ``$count=true`` and
+        ``ConsistencyLevel: eventual`` are sent (the header again on every page).
+        """
+        params = dict(params or {})
+        if count:
+            params["$count"] = True
+        url = self.url(path, params)
+        self.queries.append(url)
+        items: list[dict] = []
+        expected: int | None = None
+        first = True
+        empty_run = 0
+        while url:
+            page, content = await self.fetch(url, eventual=count, limiter=limiter)
+            self.sink(name, content)
+            if first and count:
+                value = page.get("@odata.count")
+                expected = int(value) if value is not None else None
+            first = False
+            value = page.get("value") or []
+            items.extend(value)
+            empty_run = 0 if value else empty_run + 1
+            if empty_run > 100:
+                raise SourceError(f"graph sent 100 empty pages in a row for {path}; giving up")
+            url = page.get("@odata.nextLink")
+        return items, expected
+
+    # ------------------------------------------------------------------ collections
+    async def users(self, *, sign_in: bool = True) -> tuple[list[dict], int | None]:
+        """All users with the audit's ``$select`` (+ signInActivity when the tenant allows)."""
+        if sign_in:
+            try:
+                return await self.collect(
+                    "users",
+                    "/users",
+                    {"$select": ",".join((*USER_SELECT, "signInActivity")), "$top": 500},
+                    count=True,
+                )
+            except NonPremiumError as exc:
+                self.unavailable["signInActivity"] = (
+                    f"{NON_PREMIUM}: tenant without Entra ID P1/P2 or app without "
+                    f"AuditLog.Read.All ({exc})"
+                )
+                log.warning("signInActivity not available (non-premium tenant); pulling without")
+        return await self.collect(
+            "users", "/users", {"$select": ",".join(USER_SELECT), "$top": 999}, count=True
+        )
+
+    async def deleted_users(self) -> tuple[list[dict], int | None]:
+        params = {"$select": ",".join((*USER_SELECT, "deletedDateTime")), "$top": 999}
+        try:
+            return await self.collect(
+                "deleted_users", "/directory/deletedItems/microsoft.graph.user", params, count=True
+            )
+        except PermissionDeniedError:
+            raise
+        except SourceError as exc:
+            if exc.status != 400:
+                raise
+            return await self.collect(
+                "deleted_users", "/directory/deletedItems/microsoft.graph.user", params
+            )
+
+    async def service_principal(self) -> dict:
+        """The Zoom app's service principal (by appId, else display name; ambiguous: error)."""
+        s = self.settings
+        select = ",".join(SP_SELECT)
+        if s.app_id:
+            key, flt = f"appId {s.app_id}", f"appId eq '{_q(s.app_id)}'"
+        else:
+            name = s.app_name or "Zoom"
+            key, flt = f"display name {name!r}", f"displayName eq '{_q(name)}'"
+        items, _ = await self.collect(
+            "service_principals", "/servicePrincipals", {"$filter": flt, "$select": select}
+        )
+        if not items:
+            raise LookupFailedError(
+                f"no enterprise app (service principal) with {key} in the tenant; set "
+                "ZOOMAUDIT_APP_ID (or ZOOMAUDIT_APP_NAME) to the Zoom app"
+            )
+        if len(items) > 1:
+            ids = ", ".join(sorted(str(i.get("appId")) for i in items))
+            raise LookupFailedError(
+                f"{len(items)} service principals match {key} (appIds {ids}); set "
+                "ZOOMAUDIT_APP_ID to the one to audit"
+            )
+        return items[0]
+
+    async def assignments(self, sp_id: str) -> tuple[list[dict], int | None]:
+        """appRoleAssignedTo of the app (no server-side filter exists for principalId)."""
+        items, expected = await self.collect(
+            "assignments",
+            f"/servicePrincipals/{quote(sp_id, safe='')}/appRoleAssignedTo",
+            {"$top": 999},
+        )
+        items = [
+            i
+            for i in items
+            if not i.get("deletedDateTime") and str(i.get("resourceId", sp_id)) == str(sp_id)
+        ]
+        return items, expected
+
+    async def group(self, ref: str) -> dict:
+        """A group by id, or by exact display name (several or none: LookupFailedError)."""
+        select = ",".join(GROUP_SELECT)
+        if _GUID.match(ref):
+            try:
+                return await self.get(self.url(f"/groups/{ref}", {"$select": select}))
+            except SourceError as exc:
+                if exc.status != 404:
+                    raise
+        items, _ = await self.collect(
+            "groups", "/groups", {"$filter": f"displayName eq '{_q(ref)}'", "$select": select}
+        )
+        if not items:
+            raise LookupFailedError(f"no group with id or display name {ref!r} in the tenant")
+        if len(items) > 1:
+            ids = ", ".join(sorted(i["id"] for i in items))
+            raise LookupFailedError(
+                f"{len(items)} groups are named {ref!r} ({ids}); pass the group id instead"
+            )
+        return items[0]
+
+    async def members(self, group_id: str, *, transitive: bool) -> tuple[list[dict], int | None]:
+        rel = "transitiveMembers" if transitive else "members"
+        return await self.collect(
+            f"group_{rel}",
+            f"/groups/{quote(group_id, safe='')}/{rel}",
+            {"$select": "id", "$top": 999},
+            count=transitive,
+        )
+
+    async def provisioning_logs(
+        self, sp_id: str, since_days: int
+    ) -> tuple[list[dict], int | None]:
+        since = (datetime.now(UTC) - timedelta(days=since_days)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        flt = f"servicePrincipal/id eq '{_q(sp_id)}' and activityDateTime gt {since}"
+        try:
+            return await self.collect(
+                "provisioning_logs",
+                "/auditLogs/provisioning",
+                {"$filter": flt, "$top": self.audit_top},
+                limiter=self.reports_limiter,
+            )
+        except NonPremiumError as exc:
+            self.unavailable["provisioning_logs"] = f"{NON_PREMIUM}: {exc}"
+            log.warning("provisioning logs not available (non-premium tenant)")
+            return [], None
+
+    async def sync_jobs(self, sp_id: str) -> tuple[list[dict], dict[str, dict]]:
+        base = f"/servicePrincipals/{quote(sp_id, safe='')}/synchronization/jobs"
+        jobs, _ = await self.collect("sync_jobs", base)
+        schemas = {}
+        for job in jobs:
+            url = self.url(f"{base}/{quote(str(job['id']), safe='')}/schema")
+            self.queries.append(url)
+            schema, content = await self.fetch(url)
+            self.sink("sync_schema", content)
+            schemas[str(job["id"])] = schema
+        return jobs, schemas
+
+
+def _q(value: str) -> str:
+    """Escape a string literal for OData ``$filter`` (single quotes doubled)."""
+    return str(value).replace("'", "''")

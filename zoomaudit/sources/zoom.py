@@ -1,0 +1,326 @@
+"""Zoom collector: SCIM users, REST users of every status, plans usage, managed domains and
+(optionally) the sign-in activity report, as raw pages.
+
+Place in the flow: ``pull`` calls :class:`ZoomSource`; pages go as received to the snapshot's
+raw sink and their items to ``convert``. One S2S OAuth token (``auth.ZoomAuth``) serves all
+requests. Requests are paced per rate-limit label of the account's plan (zoom.md §2.9: the
+limits are per account and label, shared by all apps) and slow down on 429.
+
+SCIM paging relies on nothing the server does not promise: the page size actually returned
+(``Resources``) sets the stride, pages are fetched in parallel once ``totalResults`` is known,
+short pages are topped up, and a listing that shifted while it was read (duplicates, missing
+ids, a changed ``totalResults``) is read again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+
+import httpx
+
+from zoomaudit.auth import ZoomAuth
+from zoomaudit.config import Settings
+from zoomaudit.errors import AuthenticationError, PermissionDeniedError, SourceError
+from zoomaudit.sources.http import RateLimiter, RetryPolicy, Stats, error_text, fetch_json
+
+log = logging.getLogger("zoomaudit.sources.zoom")
+
+#: requests per second by plan and label (zoom.md §2.9); "ri" = resource-intensive
+RATE_LIMITS = {
+    "free": {"light": 4.0, "medium": 2.0, "heavy": 1.0, "ri": 10 / 60},
+    "pro": {"light": 30.0, "medium": 20.0, "heavy": 10.0, "ri": 10 / 60},
+    "business": {"light": 80.0, "medium": 60.0, "heavy": 40.0, "ri": 20 / 60},
+}
+SSO_MESSAGE = "Account has not enabled Single Sign-On."
+
+
+class ZoomSource:
+    """Reads Zoom SCIM and REST data.
+
+    Args:
+        settings: URLs, credentials and ``zoom_plan`` (sets the starting request rates).
+        policy, stats: retry policy and shared counters.
+        sink: ``sink(name, page_bytes)`` receives every page as received.
+        scim_count: the page size asked for (the server may return fewer).
+        concurrency: SCIM pages in flight at once (the rate limiter still paces them).
+        rate_factor: fraction of the published rate to aim for.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        policy: RetryPolicy,
+        stats: Stats,
+        sink: Callable[[str, bytes], None] | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        scim_count: int = 100,
+        rest_page_size: int = 300,
+        concurrency: int = 8,
+        rate_factor: float = 0.95,
+        max_passes: int = 3,
+    ):
+        self.settings = settings
+        self.policy = policy
+        self.stats = stats
+        self.sink = sink or (lambda name, content: None)
+        self.scim_count = scim_count
+        self.rest_page_size = rest_page_size
+        self.concurrency = concurrency
+        self.max_passes = max_passes
+        self.client = httpx.AsyncClient(
+            timeout=httpx.Timeout(policy.timeout, connect=min(30.0, policy.timeout)),
+            transport=transport,
+            limits=httpx.Limits(max_connections=32, max_keepalive_connections=32),
+        )
+        self.auth = ZoomAuth(settings, self.client)
+        limits = RATE_LIMITS[settings.zoom_plan.lower()]
+        self.limiters = {
+            label: RateLimiter(
+                rate * rate_factor, burst=max(1.0, rate * rate_factor / 2), name=label
+            )
+            for label, rate in limits.items()
+        }
+        self.queries: list[str] = []
+        self.unavailable: dict[str, str] = {}
+        self.scim_passes = 0
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+    # ------------------------------------------------------------------ transport
+    async def get(
+        self, url: str, params: dict, *, label: str, optional: str | None = None
+    ) -> tuple[dict, bytes]:
+        """GET with the shared token, pacing and retries: ``(JSON body, bytes)``."""
+        token_used: dict[str, str] = {}
+
+        async def send() -> httpx.Response:
+            token = await self.auth.token()
+            token_used["t"] = token
+            return await self.client.get(
+                url,
+                params=params,
+                headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
+            )
+
+        async def renew() -> bool:
+            return await self.auth.renew(token_used.get("t"))
+
+        body, response = await fetch_json(
+            send,
+            url=str(httpx.URL(url, params=params)),
+            source="zoom",
+            policy=self.policy,
+            stats=self.stats,
+            on_error=lambda r, u: self._error(r, u, optional),
+            renew=None if self.auth.static else renew,
+            limiter=self.limiters[label],
+            is_expired=_is_expired,
+        )
+        if not isinstance(body, dict):
+            raise SourceError(f"zoom sent a non-object JSON body for {url}")
+        return body, response.content
+
+    def _error(self, response: httpx.Response, url: str, optional: str | None) -> Exception:
+        code, message = error_text(response)
+        status = response.status_code
+        path = url.split("?", 1)[0]
+        if code == "4700" or "does not contain scopes" in message:
+            return PermissionDeniedError(
+                f"the Zoom app lacks scopes for {path} (code 4700: {message}); add them to the "
+                "Server-to-Server OAuth app (scim2, user:read:admin, account:read:admin, "
+                "report:read:admin) and pull again",
+                permission=message,
+                status=status,
+                url=url,
+            )
+        if status == 401:
+            return AuthenticationError(
+                f"Zoom rejected the token for {path} ({message}): token invalid or expired; "
+                "check ZOOMAUDIT_ZOOM_* credentials (or renew ZOOMAUDIT_ZOOM_TOKEN)",
+                status=status,
+                url=url,
+            )
+        if SSO_MESSAGE.lower().rstrip(".") in message.lower():
+            return SourceError(
+                f"Zoom SCIM refused: {SSO_MESSAGE} Enable SSO (and a vanity URL) on the Zoom "
+                "account; SCIM requires it",
+                status=status,
+                url=url,
+            )
+        if status == 403:
+            return PermissionDeniedError(
+                f"Zoom denied {path} ({message}); the app's owner needs an admin role with "
+                "user and account read permissions",
+                status=status,
+                url=url,
+            )
+        return SourceError(
+            f"zoom answered HTTP {status} ({code}: {message}) for {url}", status=status, url=url
+        )
+
+    # ------------------------------------------------------------------ SCIM
+    async def scim_users(self) -> tuple[list[dict], int | None]:
+        """All SCIM users, de-duplicated by id; re-read if the listing shifted underneath."""
+        url = self.settings.zoom_scim_url.rstrip("/") + "/Users"
+        self.queries.append(f"{url}?startIndex=1&count={self.scim_count}")
+        last: tuple[list[dict], int | None] = ([], None)
+        for _ in range(self.max_passes):
+            self.scim_passes += 1
+            users, total, consistent = await self._scim_pass(url)
+            last = (users, total)
+            if consistent:
+                return last
+            log.warning("Zoom SCIM listing changed while it was read; reading it again")
+        return last
+
+    async def _scim_page(self, url: str, start: int) -> tuple[int, list[dict], int | None]:
+        body, content = await self.get(
+            url, {"startIndex": start, "count": self.scim_count}, label="medium"
+        )
+        self.sink("scim_users", content)
+        resources = body.get("Resources") or []
+        total = body.get("totalResults")
+        return start, resources, int(total) if total is not None else None
+
+    async def _scim_pass(self, url: str) -> tuple[list[dict], int | None, bool]:
+        start, first, total = await self._scim_page(url, 1)
+        pages: dict[int, list[dict]] = {1: first}
+        totals = {total}
+        stride = len(first)
+        if total is None:
+            total = len(first)
+        if stride == 0 and total > 0:
+            return [], total, False
+        pending = list(range(1 + stride, total + 1, stride)) if stride else []
+        sem = asyncio.Semaphore(self.concurrency)
+
+        async def one(s: int):
+            async with sem:
+                return await self._scim_page(url, s)
+
+        guard = 0
+        while pending:
+            guard += 1
+            if guard > 10_000:
+                break
+            results = await asyncio.gather(*(one(s) for s in pending))
+            pending = []
+            for s, resources, t in results:
+                pages[s] = resources
+                totals.add(t)
+                wanted = min(stride, total - s + 1)
+                got = len(resources)
+                if 0 < got < wanted and s + got <= total and (s + got) not in pages:
+                    pending.append(s + got)  # a short page: read the rest from where it ended
+        by_id: dict[str, dict] = {}
+        duplicates = 0
+        for s in sorted(pages):
+            for item in pages[s]:
+                key = str(item.get("id"))
+                if key in by_id:
+                    duplicates += 1
+                by_id[key] = item
+        totals.discard(None)
+        consistent = len(totals) <= 1 and duplicates == 0 and len(by_id) == total
+        return list(by_id.values()), total, consistent
+
+    # ------------------------------------------------------------------ REST
+    async def rest_users(self, status: str) -> tuple[list[dict], int | None]:
+        """``/users?status=...`` following next_page_token (de-duplicated by id, else email)."""
+        url = self.settings.zoom_api_url.rstrip("/") + "/users"
+        params = {"status": status, "page_size": self.rest_page_size}
+        self.queries.append(str(httpx.URL(url, params=params)))
+        items: list[dict] = []
+        expected = None
+        first = True
+        while True:
+            body, content = await self.get(url, params, label="medium")
+            self.sink(f"users_{status}", content)
+            if first:
+                total = body.get("total_records")
+                expected = int(total) if total is not None else None
+                first = False
+            items.extend(body.get("users") or [])
+            token = body.get("next_page_token")
+            if not token:
+                break
+            params = {**params, "next_page_token": token}
+        seen: dict[str, dict] = {}
+        for item in items:
+            seen[str(item.get("id") or "email:" + str(item.get("email", "")).lower())] = item
+        return list(seen.values()), expected
+
+    async def plans(self) -> dict | None:
+        url = self.settings.zoom_api_url.rstrip("/") + "/accounts/me/plans/usage"
+        self.queries.append(url)
+        try:
+            body, content = await self.get(url, {}, label="heavy")
+        except (PermissionDeniedError, SourceError) as exc:
+            if isinstance(exc, AuthenticationError) or exc.status not in (400, 401, 403, 404):
+                raise
+            self.unavailable["plans_usage"] = str(exc)
+            return None
+        self.sink("plans_usage", content)
+        return body
+
+    async def domains(self) -> list[dict]:
+        url = self.settings.zoom_api_url.rstrip("/") + "/accounts/me/managed_domains"
+        self.queries.append(url)
+        try:
+            body, content = await self.get(url, {}, label="light")
+        except (PermissionDeniedError, SourceError) as exc:
+            if isinstance(exc, AuthenticationError) or exc.status not in (400, 401, 403, 404):
+                raise
+            self.unavailable["managed_domains"] = str(exc)
+            return []
+        self.sink("managed_domains", content)
+        return list(body.get("domains") or [])
+
+    async def activities(self, since_days: int) -> list[dict] | None:
+        """Sign-in/out activity over the last ``since_days`` (max 6 months), in windows of at
+        most 28 days; None (and a reason in ``unavailable``) when the account may not read it."""
+        url = self.settings.zoom_api_url.rstrip("/") + "/report/activities"
+        today = datetime.now(UTC).date()
+        start = max(today - timedelta(days=since_days), today - timedelta(days=180))
+        out: list[dict] = []
+        for lo, hi in _windows(start, today, 28):
+            params = {"from": lo.isoformat(), "to": hi.isoformat(), "page_size": 300}
+            self.queries.append(str(httpx.URL(url, params=params)))
+            while True:
+                try:
+                    body, content = await self.get(url, params, label="heavy")
+                except (PermissionDeniedError, SourceError) as exc:
+                    if isinstance(exc, AuthenticationError) or exc.status not in (
+                        400,
+                        401,
+                        403,
+                        404,
+                    ):
+                        raise
+                    self.unavailable["activities"] = f"report/activities not permitted: {exc}"
+                    return None
+                self.sink("activities", content)
+                out.extend(body.get("activity_logs") or [])
+                token = body.get("next_page_token")
+                if not token:
+                    break
+                params = {**params, "next_page_token": token}
+        return out
+
+
+def _windows(start: date, end: date, days: int):
+    lo = start
+    while lo <= end:
+        hi = min(end, lo + timedelta(days=days - 1))
+        yield lo, hi
+        lo = hi + timedelta(days=1)
+
+
+def _is_expired(response: httpx.Response) -> bool:
+    code, message = error_text(response)
+    return "expired" in (message or "").lower()
