@@ -23,6 +23,7 @@ AREAS = (
     "zoomaudit.cli_pull",
     "zoomaudit.cli_reconcile",
     "zoomaudit.cli_licences",
+    "zoomaudit.cli_readiness",
     "zoomaudit.cli_rollout",
     "zoomaudit.cli_report",
 )

@@ -1,0 +1,671 @@
+"""Licence audit: which Zoom seats are wasted, mis-assigned or over-allocated (analysis step).
+
+Place in the flow: snapshot -> frames -> **licences** (pure pandas, no network) -> CLI / notebook.
+It reads the Zoom REST user list (``zoom_users``: licence ``type``, ``status``,
+``last_login_time``), the plans-usage rows (``zoom_plans``), optional sign-in activity
+(``zoom_activities``), the Entra side and the reconcile result (scope, matches, unmanaged Zoom
+users; computed here with :func:`zoomaudit.reconcile.reconcile` when not given). It never
+changes a licence: :attr:`LicenceAudit.reclaim` is a dry-run plan.
+
+Semantics (the definitions the tests pin down):
+
+* ``taken_at`` is the snapshot's manifest time; every age is measured from it.
+* "more than N days before" means ``taken_at - t > N * 24 h`` (strict, exact to the
+  microsecond). A login exactly N days before ``taken_at`` is *not* inactive; one second
+  earlier is.
+* ``licensed_inactive``: ``type == 2`` and ``status == "active"`` and either
+  ``last_login_time`` is more than ``inactive_days`` before ``taken_at``, or it is empty and
+  ``created_at`` is more than ``grace_days`` before ``taken_at`` (never logged in; an empty
+  ``created_at`` cannot start the grace period, so such users are not flagged). Zoom's ~3-day
+  buffer on ``last_login_time`` is reported (``login_buffer_note``) and not compensated.
+* ``licensed_deactivated``: ``type == 2`` and ``status == "inactive"``.
+* ``licensed_entra_disabled``: ``type == 2``, ``status == "active"``, matched to an Entra user
+  who is not in provisioning scope (disabled, soft-deleted, unassigned, nested only, filtered).
+* ``licensed_unmanaged``: ``type == 2``, ``status == "active"``, reported by the reconcile as
+  ``unmanaged_zoom_user``.
+* ``licence_role_mismatch``: an in-scope user's simulated ``userType`` (from the app role) maps
+  to a Zoom type (:data:`USER_TYPE_TO_ZOOM_TYPE`) different from the Zoom ``type``, for Zoom
+  users that are active or deactivated (pending invites carry no settled type). Both directions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from zoomaudit.snapshot import Snapshot
+
+#: Zoom REST ``type`` values we know (others are carried as ``unknown (<n>)``)
+ZOOM_TYPES: dict[int, str] = {1: "Basic", 2: "Licensed", 3: "On-Prem", 4: "Unassigned", 99: "None"}
+LICENSED = 2
+BASIC = 1
+#: SCIM ``userType`` (the app-role value the mappings send) -> Zoom REST ``type``.
+#: Legacy Pro/Corp are [U] (zoom.md §3.1: replaced by Licensed/On-Prem in 2020-10).
+USER_TYPE_TO_ZOOM_TYPE: dict[str, int] = {
+    "basic": 1,
+    "licensed": 2,
+    "on-prem": 3,
+    "onprem": 3,
+    "on prem": 3,
+    "pro": 2,
+    "corp": 3,
+}
+#: plan keys documented for plans/usage (zoom.md §2.6); others are carried as unknown
+KNOWN_PLAN_KEYS = frozenset(
+    {
+        "plan_base",
+        "plan_zoom_one",
+        "plan_united",
+        "plan_large_meeting",
+        "plan_webinar",
+        "plan_zoom_events",
+        "plan_zoom_rooms",
+        "plan_room_connector",
+        "plan_recording",
+        "plan_whiteboard",
+        "plan_zoom_iq",
+        "plan_workforce_management",
+        "plan_zsched",
+        "plan_ztransl",
+        "plan_zwr",
+        "plan_znode_base",
+    }
+)
+#: Connector limitation of the Zoom gallery app (zoom.md §3.1): "maximum of 9,999 basic users".
+BASIC_USER_CAP = 9999
+#: Zoom documents a ~3-day buffer on ``last_login_time`` (zoom.md §2.3)
+LOGIN_BUFFER_DAYS = 3
+
+CATEGORIES = (
+    "licensed_inactive",
+    "licensed_deactivated",
+    "licensed_entra_disabled",
+    "licensed_unmanaged",
+    "licence_role_mismatch",
+)
+#: categories whose seat could be reclaimed (role mismatch only when Zoom holds more than intended)
+RECLAIMABLE = CATEGORIES
+
+FINDING_COLUMNS = (
+    "category",
+    "zoom_id",
+    "zoom_user_name",
+    "user_principal_name",
+    "entra_id",
+    "licence_type",
+    "zoom_type",
+    "zoom_status",
+    "intended_user_type",
+    "department",
+    "country",
+    "last_login_time",
+    "days_since_login",
+    "zoom_created_at",
+    "zoom_last_activity",
+    "entra_account_enabled",
+    "entra_last_sign_in",
+    "out_of_scope_reason",
+    "reclaimable",
+    "login_buffer_note",
+    "detail",
+    "excluded",
+    "exclusion_reason",
+)
+
+
+@dataclass
+class LicenceAudit:
+    """Result of :func:`audit`.
+
+    Attributes:
+        findings: one row per (Zoom user, category); columns :data:`FINDING_COLUMNS`.
+        seats: per plan row: plan_key, position, plan_type, known, purchased, assigned,
+            pending, available (purchased - assigned - pending), over_allocated, counted
+            (Licensed Zoom users active or pending, plan_base only), detail.
+        basic_cap: one row: cap, basic_users (type 1, any status but deactivated), headroom, ok.
+        by_department / by_country: one row per department (Zoom ``dept``) / country (Entra
+            ``usage_location`` else ``country``) with users, one column per licence type label,
+            reclaimable.
+        reclaim: dry-run plan, one row per Zoom user: zoom_id, zoom_user_name,
+            user_principal_name, current_type, proposed_type, action, reasons, excluded, detail.
+        estimate: per reclaimable category and ``total``: users, price_per_seat, currency,
+            per_month, per_year (NA without a price). Users counted once in ``total``.
+        unknown_types: Zoom ``type`` values outside :data:`ZOOM_TYPES`: type, users, examples.
+        unknown_plans: plan rows whose key is not in :data:`KNOWN_PLAN_KEYS` (carried in
+            ``seats`` as well): plan_key, position, plan_type, raw.
+        expired_exclusions: exclusion entries past their date (see ``exclusions.apply``).
+        parameters: the thresholds used.
+    """
+
+    findings: pd.DataFrame
+    seats: pd.DataFrame
+    basic_cap: pd.DataFrame
+    by_department: pd.DataFrame
+    by_country: pd.DataFrame
+    reclaim: pd.DataFrame
+    estimate: pd.DataFrame
+    unknown_types: pd.DataFrame
+    unknown_plans: pd.DataFrame
+    expired_exclusions: pd.DataFrame | None = None
+    parameters: dict = field(default_factory=dict)
+
+    def summary(self) -> pd.DataFrame:
+        """Counts per category (with excluded), seats and the estimate as one small table.
+
+        Columns: item, value, excluded, detail.
+        """
+        rows = []
+        f = self.findings
+        for cat in CATEGORIES:
+            sel = f[f["category"] == cat]
+            rows.append((cat, len(sel), int(sel["excluded"].sum()), ""))
+        for rec in self.seats.itertuples(index=False):
+            if pd.notna(rec.purchased):
+                rows.append(
+                    (
+                        f"seats:{rec.plan_key}[{rec.position}]",
+                        rec.available,
+                        0,
+                        f"purchased {rec.purchased}, assigned {rec.assigned}, "
+                        f"pending {rec.pending}"
+                        + (" OVER-ALLOCATED" if rec.over_allocated else ""),
+                    )
+                )
+        cap = self.basic_cap.iloc[0]
+        rows.append(
+            ("basic_user_cap", cap["headroom"], 0, f"{cap['basic_users']} of {cap['cap']}")
+        )
+        total = self.estimate[self.estimate["category"] == "total"].iloc[0]
+        rows.append(
+            (
+                "reclaimable_users",
+                total["users"],
+                0,
+                ""
+                if pd.isna(total["per_year"])
+                else f"{total['per_month']:.2f} {total['currency']}/month, "
+                f"{total['per_year']:.2f} {total['currency']}/year",
+            )
+        )
+        rows.append(("unknown_types", len(self.unknown_types), 0, ""))
+        rows.append(("unknown_plans", len(self.unknown_plans), 0, ""))
+        return pd.DataFrame(rows, columns=["item", "value", "excluded", "detail"])
+
+
+def licence_label(types: pd.Series) -> pd.Series:
+    """Human label of Zoom REST ``type`` values: Basic, Licensed, ..., ``unknown (<n>)``."""
+    labels = types.map(ZOOM_TYPES)
+    unknown = labels.isna()
+    if unknown.any():
+        labels = labels.astype(object)
+        labels[unknown] = "unknown (" + types[unknown].astype("str").fillna("missing") + ")"
+    return labels.astype("str")
+
+
+def older_than(times: pd.Series, now: pd.Timestamp, days: int) -> pd.Series:
+    """True where ``now - time`` is strictly more than ``days`` * 24 h (False for NA times)."""
+    return (times < (now - pd.Timedelta(days=days))).fillna(False).astype(bool)
+
+
+# ---------------------------------------------------------------------------------- account level
+def seats(snapshot: Snapshot) -> pd.DataFrame:
+    """Seat arithmetic per plans/usage row, exactly as the payload gives it.
+
+    Returns columns: plan_key, position, plan_type, known, purchased (``hosts``), assigned
+    (``usage``), pending, available (purchased - assigned - pending; NA when the plan has no
+    ``hosts``), over_allocated (available < 0), counted (plan_base only: Licensed Zoom users
+    active or pending in ``zoom_users``), detail. Rows of unknown plan keys are kept.
+    """
+    plans = snapshot.table("zoom_plans")
+    users = snapshot.table("zoom_users")
+    out = pd.DataFrame(
+        {
+            "plan_key": plans["plan_key"],
+            "position": plans["position"],
+            "plan_type": plans["plan_type"],
+            "known": plans["plan_key"].isin(KNOWN_PLAN_KEYS).astype("boolean"),
+            "purchased": plans["hosts"],
+            "assigned": plans["usage"],
+            "pending": plans["pending"],
+        }
+    )
+    out["available"] = out["purchased"] - out["assigned"] - out["pending"].fillna(0)
+    out["over_allocated"] = (out["available"] < 0).astype("boolean")
+    licensed = users["type"].eq(LICENSED).fillna(False) & users["status"].isin(
+        ["active", "pending"]
+    )
+    out["counted"] = pd.Series(pd.NA, index=out.index, dtype="Int64")
+    out.loc[out["plan_key"] == "plan_base", "counted"] = int(licensed.sum())
+    detail = pd.Series("", index=out.index, dtype="str")
+    detail[~out["known"]] = "plan key not documented; carried as received"
+    detail[out["purchased"].isna()] = "no hosts field (not a seat plan)"
+    over = out["over_allocated"].fillna(False)
+    detail[over] = "over-allocated by " + (-out.loc[over, "available"]).astype("str") + " seat(s)"
+    out["detail"] = detail
+    return out.reset_index(drop=True)
+
+
+def basic_cap(snapshot: Snapshot, cap: int = BASIC_USER_CAP) -> pd.DataFrame:
+    """The Zoom connector's Basic-user cap (zoom.md §3.1) against the Basic users held now.
+
+    Counts ``type == 1`` users that are active or pending (deactivated users are assumed not to
+    count; [U] Zoom does not document it). Columns: cap, basic_users, headroom, ok.
+    """
+    users = snapshot.table("zoom_users")
+    n = int(
+        (users["type"].eq(BASIC).fillna(False) & users["status"].isin(["active", "pending"])).sum()
+    )
+    return pd.DataFrame(
+        {"cap": [cap], "basic_users": [n], "headroom": [cap - n], "ok": [n <= cap]}
+    )
+
+
+def unknown_types(zoom_users: pd.DataFrame) -> pd.DataFrame:
+    """Zoom ``type`` values outside :data:`ZOOM_TYPES` (NA included): type, users, examples."""
+    sel = zoom_users[~zoom_users["type"].isin(list(ZOOM_TYPES)).fillna(False)]
+    if sel.empty:
+        return pd.DataFrame(
+            {
+                "type": pd.Series(dtype="Int64"),
+                "users": pd.Series(dtype="int64"),
+                "examples": pd.Series(dtype="str"),
+            }
+        )
+    key = sel["email"].fillna(sel["zoom_id"])
+    grouped = key.groupby(sel["type"], dropna=False)
+    return pd.DataFrame(
+        {
+            "type": pd.Series(grouped.size().index, dtype="Int64"),
+            "users": grouped.size().to_numpy(),
+            "examples": grouped.agg(
+                lambda s: ", ".join(s.dropna().astype(str).head(3))
+            ).to_numpy(),
+        }
+    )
+
+
+def unknown_plans(snapshot: Snapshot) -> pd.DataFrame:
+    """Plan rows whose key is not documented: plan_key, position, plan_type, raw."""
+    plans = snapshot.table("zoom_plans")
+    sel = plans[~plans["plan_key"].isin(KNOWN_PLAN_KEYS)]
+    return sel[["plan_key", "position", "plan_type", "raw"]].reset_index(drop=True)
+
+
+# ---------------------------------------------------------------------------------- user level
+def _links(snapshot: Snapshot, result) -> pd.DataFrame:
+    """Zoom REST users joined to their matched Entra user, scope and intended userType.
+
+    ``result`` is a :class:`zoomaudit.reconcile.ReconcileResult`. Returns one row per
+    ``zoom_users`` row (same order) with the Zoom columns plus entra_id, user_principal_name,
+    entra_account_enabled, entra_last_sign_in, usage_location, country, in_scope,
+    out_of_scope_reason, intended_user_type, unmanaged.
+    """
+    zu = snapshot.table("zoom_users")
+    matches = result.matches
+    pairs = matches.loc[
+        matches["zoom_id"].notna() & matches["entra_id"].notna(), ["zoom_id", "entra_id"]
+    ].drop_duplicates("zoom_id")
+    out = (
+        zu.merge(pairs, on="zoom_id", how="left")
+        if len(pairs)
+        else zu.assign(entra_id=pd.Series(pd.NA, index=zu.index, dtype="str"))
+    )
+    eu = snapshot.table("entra_users")[
+        [
+            "entra_id",
+            "user_principal_name",
+            "account_enabled",
+            "last_sign_in",
+            "usage_location",
+            "country",
+        ]
+    ].drop_duplicates("entra_id")
+    eu = eu.rename(
+        columns={"account_enabled": "entra_account_enabled", "last_sign_in": "entra_last_sign_in"}
+    )
+    out = out.merge(eu, on="entra_id", how="left")
+    scope = result.scope[["entra_id", "in_scope", "out_of_scope_reason"]]
+    out = out.merge(scope.drop_duplicates("entra_id"), on="entra_id", how="left")
+    expected = result.expected
+    if "user_type" in expected.columns and len(expected):
+        intended = expected[["entra_id", "user_type"]].drop_duplicates("entra_id")
+        out = out.merge(
+            intended.rename(columns={"user_type": "intended_user_type"}), on="entra_id", how="left"
+        )
+    else:
+        out["intended_user_type"] = pd.Series(pd.NA, index=out.index, dtype="str")
+    f = result.findings
+    unmanaged_ids = f.loc[f["category"] == "unmanaged_zoom_user", "zoom_id"].dropna()
+    out["unmanaged"] = out["zoom_id"].isin(unmanaged_ids.unique()).fillna(False).astype(bool)
+    return out
+
+
+def _last_activity(snapshot: Snapshot) -> pd.DataFrame:
+    """Latest ``Sign in`` per lower-cased e-mail from the activity report: email_key, time."""
+    act = snapshot.table("zoom_activities")
+    act = act[act["type"].str.casefold().eq("sign in").fillna(False) & act["email"].notna()]
+    if act.empty:
+        return pd.DataFrame(
+            {
+                "email_key": pd.Series(dtype="str"),
+                "zoom_last_activity": pd.Series(dtype="datetime64[us, UTC]"),
+            }
+        )
+    key = act["email"].str.casefold()
+    last = act["time"].groupby(key).max()
+    return pd.DataFrame(
+        {"email_key": last.index.astype("str"), "zoom_last_activity": last.to_numpy()}
+    )
+
+
+def findings(
+    snapshot: Snapshot,
+    result,
+    *,
+    inactive_days: int = 90,
+    grace_days: int = 30,
+) -> pd.DataFrame:
+    """The per-user licence findings (without exclusions); columns :data:`FINDING_COLUMNS`."""
+    now = pd.Timestamp(snapshot.taken_at)
+    z = _links(snapshot, result)
+    licensed = z["type"].eq(LICENSED).fillna(False).astype(bool)
+    status = z["status"].str.casefold()
+    active = status.eq("active").fillna(False).astype(bool)
+    deactivated = status.eq("inactive").fillna(False).astype(bool)
+    never = z["last_login_time"].isna()
+    stale_login = older_than(z["last_login_time"], now, inactive_days)
+    stale_never = never & older_than(z["created_at"], now, grace_days)
+    in_scope = z["in_scope"].fillna(False).astype(bool)
+    matched = z["entra_id"].notna()
+    intended = z["intended_user_type"].str.casefold().map(USER_TYPE_TO_ZOOM_TYPE)
+    intended = pd.to_numeric(intended, errors="coerce").astype("Int64")
+    mismatch = (
+        matched
+        & in_scope
+        & (active | deactivated)
+        & intended.notna()
+        & z["type"].notna()
+        & intended.ne(z["type"]).fillna(False).astype(bool)
+    )
+    masks = {
+        "licensed_inactive": licensed & active & (stale_login | stale_never),
+        "licensed_deactivated": licensed & deactivated,
+        "licensed_entra_disabled": licensed & active & matched & ~in_scope,
+        "licensed_unmanaged": licensed & active & z["unmanaged"],
+        "licence_role_mismatch": mismatch,
+    }
+    age_days = (now - z["last_login_time"]) / pd.Timedelta(days=1)
+    created_days = (now - z["created_at"]) / pd.Timedelta(days=1)
+    label = licence_label(z["type"])
+    parts = []
+    for cat, mask in masks.items():
+        idx = mask[mask].index
+        if not len(idx):
+            continue
+        sel = z.loc[idx]
+        if cat == "licensed_inactive":
+            detail = pd.Series(
+                "last Zoom login "
+                + age_days[idx].round(1).astype("str")
+                + f" days before the snapshot (> {inactive_days})",
+                index=idx,
+                dtype="str",
+            )
+            nv = never[idx]
+            detail[nv] = (
+                "never logged in; created "
+                + created_days[idx][nv].round(1).astype("str")
+                + f" days before the snapshot (> {grace_days})"
+            )
+        elif cat == "licensed_deactivated":
+            detail = pd.Series(
+                "Licensed but deactivated in Zoom; the seat may still be held",
+                index=idx,
+                dtype="str",
+            )
+            detail = detail + ("; Entra: " + sel["out_of_scope_reason"]).fillna("")
+        elif cat == "licensed_entra_disabled":
+            detail = "matched Entra user is not in provisioning scope: " + sel[
+                "out_of_scope_reason"
+            ].fillna("out of scope")
+        elif cat == "licensed_unmanaged":
+            detail = pd.Series(
+                "Licensed, active and not managed by Entra provisioning (unmanaged_zoom_user)",
+                index=idx,
+                dtype="str",
+            )
+        else:
+            detail = (
+                "Entra intends userType "
+                + sel["intended_user_type"]
+                + " (type "
+                + intended[idx].astype("str")
+                + "), Zoom has "
+                + label[idx]
+                + " (type "
+                + sel["type"].astype("str")
+                + ")"
+            )
+        frame = pd.DataFrame({"category": cat, "detail": detail.astype("str")}, index=idx)
+        reclaim = pd.Series(cat != "licence_role_mismatch", index=idx)
+        if cat == "licence_role_mismatch":
+            reclaim = sel["type"].eq(LICENSED) & intended[idx].ne(LICENSED)
+        frame["reclaimable"] = reclaim.fillna(False).astype(bool)
+        parts.append(frame)
+    if not parts:
+        return _shape(
+            pd.DataFrame(columns=["category", "detail", "reclaimable"]),
+            z,
+            label,
+            age_days,
+            snapshot,
+            inactive_days,
+        )
+    hits = pd.concat(parts)
+    return _shape(hits, z, label, age_days, snapshot, inactive_days)
+
+
+def _shape(hits, z, label, age_days, snapshot, inactive_days) -> pd.DataFrame:
+    idx = hits.index
+    sel = z.loc[idx]
+    act = _last_activity(snapshot)
+    email_key = sel["email"].str.casefold()
+    last_act = (
+        email_key.map(act.set_index("email_key")["zoom_last_activity"])
+        if len(act)
+        else (pd.Series(pd.NaT, index=idx, dtype="datetime64[us, UTC]"))
+    )
+    dsl = age_days[idx].round(1)
+    near = (dsl - inactive_days).abs() <= LOGIN_BUFFER_DAYS
+    note = pd.Series("", index=idx, dtype="str")
+    note[near.fillna(False).astype(bool)] = (
+        f"within Zoom's ~{LOGIN_BUFFER_DAYS}-day last_login_time buffer of the threshold"
+    )
+    country = sel["usage_location"].fillna(sel["country"])
+    out = pd.DataFrame(
+        {
+            "category": hits["category"].astype("str"),
+            "zoom_id": sel["zoom_id"],
+            "zoom_user_name": sel["email"],
+            "user_principal_name": sel["user_principal_name"],
+            "entra_id": sel["entra_id"],
+            "licence_type": label[idx],
+            "zoom_type": sel["type"],
+            "zoom_status": sel["status"],
+            "intended_user_type": sel["intended_user_type"].astype("str"),
+            "department": sel["dept"],
+            "country": country.astype("str"),
+            "last_login_time": sel["last_login_time"],
+            "days_since_login": dsl.astype("Float64"),
+            "zoom_created_at": sel["created_at"],
+            "zoom_last_activity": pd.Series(last_act, index=idx).astype("datetime64[us, UTC]"),
+            "entra_account_enabled": sel["entra_account_enabled"].astype("boolean"),
+            "entra_last_sign_in": sel["entra_last_sign_in"],
+            "out_of_scope_reason": sel["out_of_scope_reason"].astype("str"),
+            "reclaimable": hits["reclaimable"].astype(bool),
+            "login_buffer_note": note,
+            "detail": hits["detail"].astype("str"),
+        },
+        index=idx,
+    )
+    order = {c: i for i, c in enumerate(CATEGORIES)}
+    out["_o"] = out["category"].map(order)
+    out = out.sort_values(["_o", "zoom_user_name", "zoom_id"], kind="stable").drop(columns="_o")
+    return out.reset_index(drop=True)
+
+
+def _breakdown(z: pd.DataFrame, key: pd.Series, reclaim_ids: pd.Series, name: str) -> pd.DataFrame:
+    """Users per licence label for each value of ``key`` (NA -> ``(none)``)."""
+    k = key.fillna("(none)").astype("str")
+    table = pd.crosstab(k, licence_label(z["type"]))
+    table.columns = [str(c) for c in table.columns]
+    for col in ("Basic", "Licensed"):
+        if col not in table.columns:
+            table[col] = 0
+    table.insert(0, "users", table.sum(axis=1))
+    rec = z["zoom_id"].isin(reclaim_ids).fillna(False)
+    table["reclaimable"] = rec.groupby(k).sum().reindex(table.index, fill_value=0).astype(int)
+    table.index.name = name
+    return table.reset_index().sort_values(
+        ["users", name], ascending=[False, True], ignore_index=True
+    )
+
+
+def reclaim_plan(found: pd.DataFrame) -> pd.DataFrame:
+    """Dry-run plan: one row per Zoom user with a reclaimable finding. Changes nothing.
+
+    Columns: zoom_id, zoom_user_name, user_principal_name, current_type, proposed_type, action,
+    reasons (categories, ``;``-joined), excluded, detail.
+    """
+    rec = found[found["reclaimable"]]
+    cols = [
+        "zoom_id",
+        "zoom_user_name",
+        "user_principal_name",
+        "current_type",
+        "proposed_type",
+        "action",
+        "reasons",
+        "excluded",
+        "detail",
+    ]
+    if rec.empty:
+        return pd.DataFrame({c: pd.Series(dtype="str") for c in cols}).astype({"excluded": bool})
+    key = rec["zoom_id"].fillna("email:" + rec["zoom_user_name"].fillna("")).rename("_key")
+    g = rec.groupby(key, sort=False)
+    first = g.first()
+    out = pd.DataFrame(
+        {
+            "zoom_id": first["zoom_id"],
+            "zoom_user_name": first["zoom_user_name"],
+            "user_principal_name": first["user_principal_name"],
+            "current_type": first["licence_type"],
+            "proposed_type": "Basic",
+            "reasons": g["category"].agg(";".join),
+            "excluded": g["excluded"].any(),
+            "detail": g["detail"].agg(" | ".join),
+        }
+    ).reset_index(drop=True)
+    out["action"] = "would change type Licensed (2) -> Basic (1)"
+    out.loc[out["excluded"], "action"] = "none: excluded"
+    return out[cols].astype({"excluded": bool})
+
+
+def estimate(found: pd.DataFrame, price_per_seat: float | None, currency: str) -> pd.DataFrame:
+    """Reclaim estimate per category and ``total`` (unique users), excluded users left out.
+
+    Columns: category, users, price_per_seat, currency, per_month, per_year.
+    """
+    rec = found[found["reclaimable"] & ~found["excluded"]]
+    rows = [(c, int((rec["category"] == c).sum())) for c in RECLAIMABLE]
+    key = rec["zoom_id"].fillna("email:" + rec["zoom_user_name"].fillna(""))
+    rows.append(("total", int(key.nunique())))
+    out = pd.DataFrame(rows, columns=["category", "users"])
+    price = float("nan") if price_per_seat is None else float(price_per_seat)
+    out["price_per_seat"] = pd.array([price] * len(out), dtype="Float64")
+    out["currency"] = currency
+    out["per_month"] = (out["users"] * out["price_per_seat"]).astype("Float64")
+    out["per_year"] = (out["per_month"] * 12).astype("Float64")
+    if price_per_seat is None:
+        out[["price_per_seat", "per_month", "per_year"]] = pd.NA
+    return out
+
+
+def audit(
+    snapshot: Snapshot,
+    *,
+    inactive_days: int = 90,
+    grace_days: int = 30,
+    price_per_seat: float | None = None,
+    currency: str = "EUR",
+    exclusions=None,
+    reconcile_result=None,
+) -> LicenceAudit:
+    """Run the licence audit over one snapshot (pure; changes nothing anywhere).
+
+    Args:
+        snapshot: the snapshot to audit; ages are measured from ``snapshot.taken_at``.
+        inactive_days: a Licensed user whose last Zoom login is more than this many days
+            before ``taken_at`` is ``licensed_inactive``.
+        grace_days: a Licensed user who never logged in and was created more than this many
+            days before ``taken_at`` is ``licensed_inactive``.
+        price_per_seat: monthly price of one Licensed seat, for the estimate (None: no amounts).
+        currency: currency label of ``price_per_seat``.
+        exclusions: exclusion rules (a path or what :func:`zoomaudit.exclusions.load` returns);
+            excluded findings are kept, marked (``excluded``, ``exclusion_reason``) and counted,
+            and left out of the estimate and the reclaim actions.
+        reconcile_result: a :class:`zoomaudit.reconcile.ReconcileResult` of the same snapshot
+            (computed here when None).
+
+    Returns:
+        A :class:`LicenceAudit`.
+    """
+    if inactive_days < 0 or grace_days < 0:
+        raise ValueError("inactive_days and grace_days must be >= 0")
+    if reconcile_result is None:
+        from zoomaudit.reconcile import reconcile
+
+        reconcile_result = reconcile(snapshot)
+    found = findings(
+        snapshot, reconcile_result, inactive_days=inactive_days, grace_days=grace_days
+    )
+    found, expired = _apply_exclusions(found, exclusions, snapshot.taken_at.date())
+    found = found[list(FINDING_COLUMNS)]
+    z = _links(snapshot, reconcile_result)
+    rec_ids = found.loc[found["reclaimable"] & ~found["excluded"], "zoom_id"].dropna()
+    return LicenceAudit(
+        findings=found,
+        seats=seats(snapshot),
+        basic_cap=basic_cap(snapshot),
+        by_department=_breakdown(z, z["dept"], rec_ids, "department"),
+        by_country=_breakdown(z, z["usage_location"].fillna(z["country"]), rec_ids, "country"),
+        reclaim=reclaim_plan(found),
+        estimate=estimate(found, price_per_seat, currency),
+        unknown_types=unknown_types(snapshot.table("zoom_users")),
+        unknown_plans=unknown_plans(snapshot),
+        expired_exclusions=expired,
+        parameters={
+            "inactive_days": inactive_days,
+            "grace_days": grace_days,
+            "price_per_seat": price_per_seat,
+            "currency": currency,
+            "taken_at": snapshot.taken_at.isoformat(),
+        },
+    )
+
+
+def _apply_exclusions(found: pd.DataFrame, exclusions, today) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Mark excluded findings (kept and counted); returns (findings, expired exclusions)."""
+    found = found.copy()
+    found["excluded"] = False
+    found["exclusion_reason"] = pd.Series(pd.NA, index=found.index, dtype="str")
+    if exclusions is None:
+        return found, pd.DataFrame(
+            columns=["user_or_pattern", "reason", "expires", "line", "would_match"]
+        )
+    from zoomaudit import exclusions as excl
+
+    if not isinstance(exclusions, excl.Exclusions):
+        exclusions = excl.load(exclusions)
+    return excl.apply(found, exclusions, today)
