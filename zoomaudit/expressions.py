@@ -715,7 +715,7 @@ def f_word(ctx, node):
         return pd.Series("", index=ctx.index, dtype="str")
     cls = "[" + "".join(re.escape(c) for c in str(d)) + "]+"
     words = src.fillna("").str.replace("^" + cls, "", regex=True).str.split(cls, regex=True)
-    return words.str.get(k - 1).fillna("").astype("str")
+    return words.str.get(k - 1).astype("str").fillna("")
 
 
 def f_ignoreflowifnullorempty(ctx, node):

@@ -237,9 +237,10 @@ def user_roles(snapshot: Snapshot, *, sync_all: bool = False) -> pd.DataFrame:
 def pick_roles(snapshot: Snapshot, roles: pd.DataFrame) -> pd.DataFrame:
     """One role per user, chosen deterministically.
 
-    Entra's ``SingleAppRoleAssignment`` "isn't supported" with several roles; we pick the
-    role with the smallest app-role *value* (ordinal string order; default access, which has
-    no value, comes last), so the result does not depend on row order. ``role_note`` says
+    Entra's ``SingleAppRoleAssignment`` "isn't supported" with several roles; we prefer a
+    direct user assignment over one through a group, then the smallest app-role *value*
+    (ordinal string order; default access, which has no value, comes last), so the result
+    does not depend on row order. ``role_note`` says
     when a choice was made. Columns: entra_id, app_role_id, app_role_value, role_count,
     role_note, assigned_at (earliest assignment, direct or via a group).
     """
@@ -249,7 +250,8 @@ def pick_roles(snapshot: Snapshot, roles: pd.DataFrame) -> pd.DataFrame:
     r = roles.merge(defs, on="app_role_id", how="left")
     r["value"] = r["value"].astype("str")
     r["_nv"] = r["value"].isna()
-    r = r.sort_values(["entra_id", "_nv", "value", "app_role_id"], kind="stable")
+    r["_group"] = r["via"] != "direct"
+    r = r.sort_values(["entra_id", "_group", "_nv", "value", "app_role_id"], kind="stable")
     distinct = r.drop_duplicates(["entra_id", "app_role_id"])
     counts = distinct.groupby("entra_id", sort=False).size()
     first = r.drop_duplicates("entra_id", keep="first").set_index("entra_id")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pandas as pd
-import pytest
 from fixtures import BASIC, LICENSED, snapshot, user, zoom
 
 from zoomaudit.reconcile import CATEGORIES, reconcile
