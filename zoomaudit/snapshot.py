@@ -138,6 +138,7 @@ class SnapshotWriter:
         self.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.tmp = self.data_dir / f"{TMP_PREFIX}{self.name}-{_secrets.token_hex(4)}"
         os.mkdir(self.tmp, 0o700)
+        os.chmod(self.tmp, 0o700)
         self._raw: dict[str, tuple] = {}
         self.path: Path | None = None
         self.tables_written: dict[str, int] = {}
@@ -153,15 +154,19 @@ class SnapshotWriter:
     def _dir(self, *parts: str) -> Path:
         import os
 
-        path = self.tmp.joinpath(*parts)
-        if not path.is_dir():
-            os.makedirs(path, mode=0o700, exist_ok=True)
+        path = self.tmp
+        for part in parts:
+            path = path / part
+            if not path.is_dir():
+                os.mkdir(path, 0o700)
+                os.chmod(path, 0o700)  # whatever the umask
         return path
 
     def _open(self, path: Path, mode: str = "wb"):
         import os
 
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.fchmod(fd, 0o600)
         return os.fdopen(fd, mode)
 
     def raw(self, source: str, name: str, content: bytes) -> None:
