@@ -359,7 +359,7 @@ def evaluate(
             domains["status"].str.casefold().eq("verified").fillna(False), "domain"
         ].str.casefold()
     )
-    dom = un.str.rpartition("@")[2].str.casefold().where(un.str.contains("@").fillna(False))
+    dom = un.str.extract(r"@([^@]*)$", expand=False).astype("str").str.casefold()
     add(
         "domain_not_verified",
         ~_blank(un) & ~dom.isin(verified),
@@ -417,7 +417,7 @@ def evaluate(
         "a Zoom account already has userName "
         + un.fillna("")
         + " ("
-        + key.map(existing).fillna("")
+        + key.map(existing).astype("str").fillna("")
         + ")",
     )
     found = (
@@ -513,7 +513,7 @@ def _duplicates(snapshot, scope, base, role, role_values):
         "userName "
         + base["user_name"].fillna("")
         + " would also be sent for: "
-        + key.map(names).fillna("")
+        + key.map(names).astype("str").fillna("")
     )
     return mask, detail
 
