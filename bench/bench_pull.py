@@ -1,0 +1,227 @@
+"""Benchmark: the kit's full pull vs the floor vs plain httpx + orjson, against the emulator.
+
+The emulator runs in its own process (so CPU and memory of the puller are measured alone),
+with ``latency`` ms added to every request and the Zoom plan's rate limits. Each variant runs
+in a fresh subprocess:
+
+* ``kit``: ``zoomaudit.pull.pull`` (both sources, concurrently; snapshot written).
+* ``plain``: the same collections fetched one request after another with plain httpx +
+  orjson (nextLinks / startIndex / next_page_token), no snapshot, 429s slept through.
+
+The floor is the longest sequential chain: Graph user pages x latency, or the requests of one
+Zoom rate-limit label / its rate, whichever is larger.
+
+Usage: ``.venv/bin/python bench/bench_pull.py --users 100000 [--latency 20]`` writes
+``bench/results/pull.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PY = sys.executable
+
+SERVE = r"""
+import json, sys, time
+t0 = time.perf_counter()
+from zoomaudit.emulator.generate import generate_tenant
+from zoomaudit.emulator.server import Emulator
+from zoomaudit.emulator.core import EmulatorOptions
+tenant = generate_tenant({users}, 11)
+gen = time.perf_counter() - t0
+emu = Emulator(tenant, faults="*:.:latency={latency}x*",
+               options=EmulatorOptions(zoom_plan="{plan}")).start()
+env = emu.env()
+env["_generate_s"] = str(gen)
+env["_zoom_users"] = str(len(tenant.zoom_users))
+env["_zoom_active"] = str(int((tenant.zoom_users["status"] == "active").sum()))
+env["_zoom_inactive"] = str(int((tenant.zoom_users["status"] == "inactive").sum()))
+env["_zoom_pending"] = str(int((tenant.zoom_users["status"] == "pending").sum()))
+env["_entra_users"] = str(int(tenant.users["deletedDateTime"].isna().sum()))
+print(json.dumps(env), flush=True)
+sys.stdin.read()
+emu.stop()
+"""
+
+
+def variant_kit(env: dict) -> dict:
+    from zoomaudit.config import Settings
+    from zoomaudit.pull import pull
+    from zoomaudit.snapshot import load
+
+    settings = Settings.from_env(env, dotenv=None, use_keyring=False)
+    out = tempfile.mkdtemp(prefix="zoomaudit-bench-")
+    t0, c0 = time.perf_counter(), time.process_time()
+    path = pull(settings, out=out)
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    snap = load(path)
+    return {
+        "wall": wall,
+        "cpu": cpu,
+        "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "requests": snap.manifest["requests"],
+        "counts": snap.manifest["counts"],
+        "durations": snap.manifest["durations_s"],
+    }
+
+
+def variant_plain(env: dict) -> dict:
+    import httpx
+    import orjson
+
+    graph = env["ZOOMAUDIT_GRAPH_URL"]
+    t0, c0 = time.perf_counter(), time.process_time()
+    client = httpx.Client(timeout=60)
+    n_requests = 0
+
+    def get(url, params=None, headers=None):
+        nonlocal n_requests
+        while True:
+            n_requests += 1
+            r = client.get(url, params=params, headers=headers)
+            if r.status_code == 429:
+                time.sleep(float(r.headers.get("retry-after", "1")))
+                continue
+            r.raise_for_status()
+            return orjson.loads(r.content)
+
+    gh = {"Authorization": "Bearer x", "ConsistencyLevel": "eventual"}
+    select = ("id,userPrincipalName,displayName,givenName,surname,mail,mailNickname,otherMails,"
+              "proxyAddresses,accountEnabled,department,jobTitle,employeeId,country,"
+              "usageLocation,userType,createdDateTime,onPremisesSyncEnabled,assignedLicenses,"
+              "signInActivity")
+    rows = 0
+    url = f"{graph}/users?$select={select}&$top=500&$count=true"
+    while url:
+        page = get(url, headers=gh)
+        rows += len(page["value"])
+        url = page.get("@odata.nextLink")
+    token = httpx.post(
+        env["ZOOMAUDIT_ZOOM_OAUTH_URL"],
+        auth=(env["ZOOMAUDIT_ZOOM_CLIENT_ID"], env["ZOOMAUDIT_ZOOM_CLIENT_SECRET"]),
+        data={"grant_type": "account_credentials",
+              "account_id": env["ZOOMAUDIT_ZOOM_ACCOUNT_ID"]},
+    ).json()["access_token"]
+    zh = {"Authorization": f"Bearer {token}"}
+    start = 1
+    while True:
+        page = get(env["ZOOMAUDIT_ZOOM_SCIM_URL"] + "/Users",
+                   {"startIndex": start, "count": 100}, zh)
+        got = len(page["Resources"])
+        rows += got
+        start += got
+        if not got or start > page["totalResults"]:
+            break
+    for status in ("active", "inactive", "pending"):
+        params = {"status": status, "page_size": 300}
+        while True:
+            page = get(env["ZOOMAUDIT_ZOOM_API_URL"] + "/users", params, zh)
+            rows += len(page["users"])
+            if not page.get("next_page_token"):
+                break
+            params = {**params, "next_page_token": page["next_page_token"]}
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    return {"wall": wall, "cpu": cpu, "rows": rows, "requests": n_requests,
+            "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
+def run_variant(name: str, env: dict) -> dict:
+    proc = subprocess.run(
+        [PY, __file__, "--variant", name],
+        input=json.dumps(env), capture_output=True, text=True, cwd=ROOT,
+        env={**os.environ, "CI": "1"},
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"{name} failed:\n{proc.stderr[-3000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def floor_seconds(env: dict, latency: float, plan: str) -> tuple[float, str]:
+    from zoomaudit.sources.zoom import RATE_LIMITS
+
+    n_entra = int(env["_entra_users"])
+    graph = math.ceil(n_entra / 500) * latency / 1000
+    scim = math.ceil((int(env["_zoom_active"]) + int(env["_zoom_inactive"])) / 100)
+    rest = sum(max(1, math.ceil(int(env[f"_zoom_{s}"]) / 300))
+               for s in ("active", "inactive", "pending"))
+    medium = (scim + rest) / RATE_LIMITS[plan]["medium"]
+    if graph >= medium:
+        return graph, f"Graph users: {math.ceil(n_entra / 500)} pages x {latency:.0f} ms"
+    return medium, (f"Zoom MEDIUM label: {scim} SCIM + {rest} REST pages at "
+                    f"{RATE_LIMITS[plan]['medium']:.0f}/s")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--users", type=int, default=100_000)
+    ap.add_argument("--latency", type=float, default=20.0)
+    ap.add_argument("--plan", default="business")
+    ap.add_argument("--variant")
+    ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "pull.md"))
+    args = ap.parse_args()
+    if args.variant:
+        env = json.loads(sys.stdin.read())
+        fn = variant_kit if args.variant == "kit" else variant_plain
+        print(json.dumps(fn(env)))
+        return
+    server = subprocess.Popen(
+        [PY, "-c", SERVE.format(users=args.users, latency=args.latency, plan=args.plan)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT,
+    )
+    try:
+        env = json.loads(server.stdout.readline())
+        kit = run_variant("kit", env)
+        plain = run_variant("plain", env)
+    finally:
+        server.stdin.close()
+        server.wait(timeout=60)
+    floor, chain = floor_seconds(env, args.latency, args.plan)
+    n = int(env["_entra_users"]) + int(env["_zoom_users"])
+    lines = [
+        "# Pull benchmark",
+        "",
+        f"Command: `.venv/bin/python bench/bench_pull.py --users {args.users} "
+        f"--latency {args.latency:.0f} --plan {args.plan}`  ",
+        f"Tenant: {env['_entra_users']} Entra users, {env['_zoom_users']} Zoom users "
+        f"(generated in {float(env['_generate_s']):.1f} s); emulator in its own process, "
+        f"{args.latency:.0f} ms added to every request, Zoom {args.plan} rate limits.",
+        "",
+        "| measure | kit pull | plain httpx + orjson (sequential) | floor |",
+        "|---|---|---|---|",
+        f"| wall time | {kit['wall']:.1f} s | {plain['wall']:.1f} s | {floor:.1f} s ({chain}) |",
+        f"| kit / floor | {kit['wall'] / floor:.2f}x (goal <= 1.3x) | "
+        f"{plain['wall'] / floor:.2f}x | 1.00x |",
+        f"| CPU | {kit['cpu']:.1f} s | {plain['cpu']:.1f} s | |",
+        f"| CPU per 1,000 users | {kit['cpu'] / n * 1000 * 1000:.0f} ms | "
+        f"{plain['cpu'] / n * 1000 * 1000:.0f} ms | |",
+        f"| kit CPU / plain CPU | {kit['cpu'] / plain['cpu']:.2f}x (goal <= 1.3x) | | |",
+        f"| peak RSS | {kit['rss_mb']:.0f} MB | {plain['rss_mb']:.0f} MB | |",
+        f"| requests | {sum(kit['requests']['requests'].values())} "
+        f"(retries {sum(kit['requests']['retries'].values())}) | {plain['requests']} | |",
+        "",
+        "The kit also pulls deleted users, the app, assignments, group members, provisioning "
+        "logs, sync jobs + schema, plans, domains and activities, converts everything to typed "
+        "tables and writes the snapshot (raw gzip pages + Parquet); the plain variant only "
+        "fetches and parses users (Graph, SCIM, REST).",
+        "",
+        f"Kit durations: {json.dumps(kit['durations'])}",
+        f"Kit counts: {json.dumps(kit['counts'])}",
+        "",
+    ]
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text("\n".join(lines))
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()

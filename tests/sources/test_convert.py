@@ -1,0 +1,206 @@
+"""convert: recorded-style payloads (from the references' examples) -> contract tables."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+
+from zoomaudit import convert, frames
+
+GRAPH_USER = {
+    "id": "5c6b0c2e-1f0d-4b7e-9a11-3a5e0b7d2f01",
+    "userPrincipalName": "ana.ruiz@fabrikam.example",
+    "displayName": "Ana Ruiz",
+    "accountEnabled": True,
+    "department": "Sales",
+    "employeeId": "E10442",
+    "usageLocation": "ES",
+    "otherMails": ["ana@home.example"],
+    "assignedLicenses": [{"skuId": "6fd2c87f-b296-42f0-b197-1e91e994b900", "disabledPlans": []}],
+    "signInActivity": {
+        "lastSignInDateTime": "2025-02-03T08:14:22Z",
+        "lastSuccessfulSignInDateTime": "2025-02-04T11:02:09Z",
+    },
+    "createdDateTime": "2024-09-10T07:30:11.1234567Z",
+}
+PROVISIONING = {
+    "id": "7e0c1a55",
+    "activityDateTime": "2025-02-04T12:40:07Z",
+    "jobId": "zoom.j",
+    "cycleId": "c",
+    "changeId": "d",
+    "provisioningAction": "stagedDelete",
+    "durationInMilliseconds": 1890,
+    "sourceIdentity": {"id": "5c6b", "displayName": "Ana Ruiz", "identityType": "User"},
+    "targetIdentity": {"id": "", "displayName": "", "identityType": "User"},
+    "provisioningStatusInfo": {
+        "status": "failure",
+        "errorInformation": {
+            "errorCode": "ZoomEntryConflict",
+            "reason": "409",
+            "errorCategory": "nonServiceFailure",
+        },
+    },
+    "provisioningSteps": [{"name": "EntryImportAdd", "provisioningStepType": "import"}],
+    "modifiedProperties": [{"displayName": "userName", "oldValue": None, "newValue": "a@x"}],
+}
+SCIM_USER = {
+    "id": "Qx4mT0pZr2WcL9aB7yVnEd",
+    "userName": "ana.ruiz@contoso.example",
+    "displayName": "Ana Ruiz",
+    "name": {"givenName": "Ana", "familyName": "Ruiz"},
+    "emails": [
+        {"type": "home", "value": "x@home"},
+        {"type": "work", "value": "ana.ruiz@contoso.example", "primary": True},
+    ],
+    "active": True,
+    "userType": "Licensed",
+    "meta": {"created": "2025-01-06T09:12:00Z", "lastModified": "2025-03-02T16:40:11Z"},
+    "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"department": "Finance"},
+    "urn:us:zoom:scim:schemas:extension:1.0:ZoomUser": {
+        "loginType": {"workEmail": False, "sso": True}
+    },
+}
+
+
+def test_entra_users_typed_and_missing_fields_na():
+    df = convert.entra_users([GRAPH_USER, {"id": "u2"}])
+    assert list(df.columns) == [c.name for c in frames.TABLES["entra_users"]]
+    row = df.iloc[0]
+    assert row["assigned_licenses"] == ["6fd2c87f-b296-42f0-b197-1e91e994b900"]
+    assert row["last_sign_in"] == pd.Timestamp("2025-02-03T08:14:22Z")
+    assert row["created_at"].year == 2024
+    assert not row["soft_deleted"]
+    assert pd.isna(df.iloc[1]["mail"]) and df.iloc[1]["other_mails"] == []
+    deleted = convert.entra_users(
+        [{**GRAPH_USER, "deletedDateTime": "2025-03-01T00:00:00Z"}], soft_deleted=True
+    )
+    assert deleted.iloc[0]["soft_deleted"] and deleted.iloc[0]["deleted_at"].month == 3
+
+
+def test_provisioning_events_keep_enum_values_and_json_columns():
+    df = convert.provisioning_events([PROVISIONING])
+    row = df.iloc[0]
+    assert row["action"] == "stagedDelete" and row["status"] == "failure"
+    assert row["error_code"] == "ZoomEntryConflict"
+    assert pd.isna(row["target_id"])  # "" on failed creates
+    assert row["duration_ms"] == 1890
+    assert json.loads(row["steps"])[0]["provisioningStepType"] == "import"
+
+
+def test_group_members_direct_flag():
+    direct = [
+        {"@odata.type": "#microsoft.graph.user", "id": "u1"},
+        {"@odata.type": "#microsoft.graph.group", "id": "g2"},
+    ]
+    transitive = [*direct, {"@odata.type": "#microsoft.graph.user", "id": "u9"}]
+    df = convert.entra_group_members("g1", direct, transitive)
+    assert dict(zip(df["member_id"], df["direct"], strict=True)) == {
+        "u1": True,
+        "g2": True,
+        "u9": False,
+    }
+    assert set(df["member_type"]) == {"user", "group"}
+
+
+def test_zoom_scim_prefers_work_email_and_reads_extensions():
+    row = convert.zoom_scim_users([SCIM_USER]).iloc[0]
+    assert row["work_email"] == "ana.ruiz@contoso.example"
+    assert row["department"] == "Finance" and row["login_sso"]
+    assert row["given_name"] == "Ana"
+
+
+def test_zoom_rest_pending_without_id_and_empty_strings():
+    df = convert.zoom_users(
+        [
+            {
+                "id": "Qx",
+                "email": "a@x",
+                "type": 2,
+                "status": "active",
+                "role_id": "2",
+                "last_login_time": "",
+                "dept": "",
+            },
+            {"email": "new@x", "type": 1, "status": "pending"},
+        ]
+    )
+    assert pd.isna(df.iloc[1]["zoom_id"]) and pd.isna(df.iloc[0]["last_login_time"])
+    assert list(df["type"]) == [2, 1]
+
+
+def test_plans_arrays_and_objects():
+    df = convert.zoom_plans(
+        {
+            "plan_base": {"type": "yearly", "hosts": 75, "usage": 44, "pending": 3},
+            "plan_webinar": [
+                {"type": "w500", "hosts": 3, "usage": 2},
+                {"type": "w1000", "hosts": 1, "usage": 0},
+            ],
+            "plan_recording": {"type": "cmr", "free_storage": "5 GB"},
+        }
+    )
+    assert list(df["plan_key"]) == ["plan_base", "plan_webinar", "plan_webinar", "plan_recording"]
+    assert list(df["position"]) == [0, 0, 1, 0]
+    assert pd.isna(df.iloc[3]["hosts"]) and json.loads(df.iloc[3]["raw"])["free_storage"]
+
+
+def test_schema_flattening():
+    schema = {
+        "synchronizationRules": [
+            {
+                "id": "r1",
+                "objectMappings": [
+                    {
+                        "name": "Users",
+                        "attributeMappings": [
+                            {
+                                "targetAttributeName": "userName",
+                                "matchingPriority": 1,
+                                "source": {"type": "Attribute", "name": "userPrincipalName"},
+                            },
+                            {
+                                "targetAttributeName": "active",
+                                "source": {
+                                    "type": "Function",
+                                    "expression": "Not([IsSoftDeleted])",
+                                },
+                            },
+                            {
+                                "targetAttributeName": "userType",
+                                "source": {"type": "Constant", "name": "Basic"},
+                            },
+                        ],
+                        "scope": {
+                            "groups": [
+                                {
+                                    "name": "a",
+                                    "clauses": [
+                                        {
+                                            "sourceOperandName": "department",
+                                            "operatorName": "EQUALS",
+                                            "targetOperand": {"values": ["Sales"]},
+                                        }
+                                    ],
+                                },
+                                {
+                                    "name": "b",
+                                    "clauses": [
+                                        {
+                                            "sourceOperandName": "country",
+                                            "operatorName": "IS NOT NULL",
+                                        }
+                                    ],
+                                },
+                            ]
+                        },
+                    }
+                ],
+            }
+        ]
+    }
+    maps = convert.attribute_mappings("j", schema)
+    assert list(maps["expression"]) == ["[userPrincipalName]", "Not([IsSoftDeleted])", '"Basic"']
+    filters = convert.scoping_filters("j", schema)
+    assert list(filters["group_index"]) == [0, 1] and filters.iloc[1]["values"] == []
