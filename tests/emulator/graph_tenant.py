@@ -196,3 +196,20 @@ def build_tiny_tenant() -> Tenant:
         zoom_domains=[],
         zoom_activities=[],
     )
+
+
+def start(make_emulator, **kwargs):
+    """A started emulator over a fresh tiny tenant with a still clock at ``NOW`` (Graph only)."""
+    from zoomaudit.emulator.core import Clock
+
+    kwargs.setdefault("clock", Clock(NOW, ticking=False))
+    return make_emulator(tenant=build_tiny_tenant(), zoom=False, **kwargs)
+
+
+def client(emu, token: str = "test-token"):
+    """A plain httpx client for the emulator's Graph root."""
+    import httpx
+
+    return httpx.Client(
+        base_url=emu.graph_url, headers={"Authorization": f"Bearer {token}"}, timeout=10
+    )

@@ -110,7 +110,7 @@ class Fault:
 
 
 _SPEC = re.compile(
-    r"^(?P<service>[a-z*]+):(?P<path>[^:]*):(?P<kind>[a-z0-9-]+)"
+    r"^(?P<service>[a-z*]+):(?P<path>[^:]*):(?P<kind>[a-z0-9-]+?)"
     r"(?:=(?P<value>[0-9.]+))?(?:x(?P<count>\*|\d+))?(?:@(?P<after>\d+))?$"
 )
 
