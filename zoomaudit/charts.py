@@ -177,3 +177,50 @@ def lines(frame: pd.DataFrame, x: str, y: str, *, color: str | None, title: str)
     fig = px.line(frame, x=x, y=y, color=color, markers=True, title=title)
     fig.update_layout(xaxis_title=None)
     return fig
+
+
+def grouped_bars(
+    frame: pd.DataFrame, index: str, *, title: str, skip: tuple[str, ...] = ("users",)
+) -> go.Figure:
+    """Stacked bars of every numeric column of a wide table per ``index`` value.
+
+    For ``LicenceAudit.by_department``: users per licence type (``users`` total skipped) and
+    ``reclaimable``, per department.
+    """
+    if frame.empty or index not in frame.columns:
+        return _empty(title)
+    values = [
+        c
+        for c in frame.columns
+        if c != index and c not in skip and pd.api.types.is_numeric_dtype(frame[c])
+    ]
+    long = frame.melt(id_vars=[index], value_vars=values, var_name="series", value_name="count")
+    long[index] = long[index].astype("str").fillna("(none)")
+    fig = px.bar(
+        long, x="count", y=index, color="series", orientation="h", barmode="group", title=title
+    )
+    fig.update_layout(yaxis_title=None, height=max(300, 60 + 22 * len(frame) * 2))
+    return fig
+
+
+def wave_progress(progress: pd.DataFrame, *, title: str = "Wave progress") -> go.Figure:
+    """Stacked bars of wave members per state (``rollout.status`` output)."""
+    from zoomaudit.rollout import STATES
+
+    if progress.empty or "wave_name" not in progress.columns:
+        return _empty(title, "no wave plan (set the waves parameter)")
+    states = [s for s in STATES if s in progress.columns]
+    long = progress.melt(
+        id_vars=["wave_name"], value_vars=states, var_name="state", value_name="users"
+    )
+    fig = px.bar(
+        long,
+        x="users",
+        y="wave_name",
+        color="state",
+        orientation="h",
+        title=title,
+        category_orders={"state": states, "wave_name": list(progress["wave_name"])},
+    )
+    fig.update_layout(barmode="stack", yaxis_title=None)
+    return fig

@@ -211,6 +211,74 @@ def pick_user(findings: pd.DataFrame, user: str = "") -> str:
     return ""
 
 
+def failure_headlines(failed: pd.DataFrame) -> dict:
+    """Headline numbers of ``provlogs.failures``: events, users, codes, most frequent code."""
+    if failed.empty:
+        return {"failed events": 0, "users affected": 0}
+    codes = failed["error_code_normalized"].astype("str").value_counts()
+    return {
+        "failed events": len(failed),
+        "users affected": int(failed["source_id"].nunique()),
+        "error codes": len(codes),
+        "most frequent code": str(codes.index[0]),
+    }
+
+
+def seat_stages(audit, snap: snapshot_mod.Snapshot) -> pd.DataFrame:
+    """Licensed seats purchased -> assigned -> active -> reclaimable (a ``LicenceAudit``).
+
+    purchased/assigned come from the base plan's usage (``plans/usage``), or count Licensed
+    Zoom users when the account reports none; active = Licensed, active in Zoom and not
+    ``licensed_inactive``; reclaimable = users in the audit's estimate.
+
+    Returns:
+        Columns stage, count.
+    """
+    seats = audit.seats
+    base = seats[seats["plan_key"] == "plan_base"] if "plan_key" in seats.columns else seats
+    zoom = snap.table("zoom_users")
+    licensed = zoom[(zoom["type"] == 2) & zoom["status"].isin(["active", "pending"])]
+    purchased = pd.to_numeric(base.get("purchased"), errors="coerce").sum() if len(base) else 0
+    assigned = pd.to_numeric(base.get("assigned"), errors="coerce").sum() if len(base) else 0
+    inactive = audit.findings.loc[audit.findings["category"] == "licensed_inactive", "zoom_id"]
+    active = licensed[(licensed["status"] == "active") & ~licensed["zoom_id"].isin(inactive)]
+    total = audit.estimate[audit.estimate["category"] == "total"]["users"]
+    rows = [
+        ("purchased", int(purchased) if purchased else len(licensed)),
+        ("assigned", int(assigned) if assigned else len(licensed)),
+        ("active", len(active)),
+        ("reclaimable", int(total.iloc[0]) if len(total) else 0),
+    ]
+    return pd.DataFrame(rows, columns=["stage", "count"])
+
+
+def licence_headlines(audit, stages: pd.DataFrame) -> dict:
+    """Headline numbers of a licence audit: the seat stages and the yearly estimate."""
+    out = {f"seats {k}": int(v) for k, v in zip(stages["stage"], stages["count"], strict=True)}
+    total = audit.estimate[audit.estimate["category"] == "total"]
+    if len(total) and pd.notna(total["per_year"].iloc[0]):
+        out["reclaimable per year"] = (
+            f"{total['per_year'].iloc[0]:,.0f} {total['currency'].iloc[0]}"
+        )
+    return out
+
+
+def rollout_headlines(ready, progress: pd.DataFrame) -> dict:
+    """Headline numbers of readiness and wave progress."""
+    findings = ready.findings
+    ready_ids = findings.loc[findings["category"] == "ready", "entra_id"].nunique()
+    out = {
+        "candidates": int(ready.candidates["entra_id"].nunique()),
+        "ready": int(ready_ids),
+        "gates failing": int((~ready.gates["ok"].fillna(False).astype(bool)).sum()),
+    }
+    if "wave_name" in progress.columns and len(progress):
+        out["waves"] = len(progress)
+        if "provisioned" in progress.columns:
+            out["provisioned in waves"] = int(progress["provisioned"].sum())
+    return out
+
+
 def _plain(value: object) -> object:
     if hasattr(value, "item"):
         value = value.item()

@@ -34,6 +34,7 @@ def displayable(frame: pd.DataFrame) -> pd.DataFrame:
         The same columns and rows; object columns holding containers become ``str``.
     """
     out = frame.copy()
+    out.attrs = {}  # analysis frames may carry DataFrames in attrs; files cannot
     for name in out.columns:
         if out[name].dtype == object:
             sample = out[name].dropna().head(50)
@@ -99,3 +100,70 @@ def explode(frame: pd.DataFrame, column: str, *, name: str, sep: str = ",") -> p
     out = frame.drop(columns=[column]).assign(**{name: items}).explode(name)
     out = out[out[name].notna() & (out[name].astype("str") != "")]
     return out.reset_index(drop=True)
+
+
+def with_user_column(findings: pd.DataFrame, snap, column: str) -> pd.DataFrame:
+    """``findings`` (with ``entra_id``) plus one column of the snapshot's ``entra_users``.
+
+    ``column`` may also be ``domain`` (of the UPN). Returns the findings' columns plus
+    ``column`` (NA for findings without an Entra user).
+    """
+    users = snap.table("entra_users").drop_duplicates("entra_id").set_index("entra_id")
+    if column == "domain":
+        values = users["user_principal_name"].astype("str").str.rsplit("@", n=1).str[-1]
+        values = values.str.lower()
+    elif column in users.columns:
+        values = users[column]
+    else:
+        raise KeyError(f"entra_users has no column {column!r}")
+    out = findings.copy()
+    out[column] = out["entra_id"].map(values).astype("str") if len(out) else pd.Series(dtype="str")
+    return out
+
+
+def wave_table(plan: dict | None) -> pd.DataFrame:
+    """One row per wave of a rollout plan (``rollout.plan``): its selectors and counts.
+
+    Returns:
+        Columns wave, name, role, assign, max_users, selected, ready, blocked,
+        already_assigned, to_assign, nested_not_provisioned (empty without a plan).
+    """
+    cols = [
+        "wave",
+        "name",
+        "role",
+        "assign",
+        "max_users",
+        "selected",
+        "ready",
+        "blocked",
+        "already_assigned",
+        "to_assign",
+        "nested_not_provisioned",
+    ]
+    if not plan:
+        return pd.DataFrame(columns=cols)
+    rows = []
+    for wave in plan.get("waves") or []:
+        counts = wave.get("counts", {})
+        rows.append(
+            [
+                wave.get("number"),
+                wave.get("name"),
+                wave.get("role"),
+                wave.get("assign"),
+                wave.get("max_users"),
+                counts.get("selected"),
+                counts.get("ready"),
+                counts.get("blocked"),
+                counts.get("already_assigned"),
+                counts.get("to_assign"),
+                counts.get("nested_not_provisioned"),
+            ]
+        )
+    return pd.DataFrame(rows, columns=cols)
+
+
+def no_plan() -> pd.DataFrame:
+    """An empty table standing in for wave progress when no wave configuration was given."""
+    return pd.DataFrame(columns=["wave", "wave_name", "members"])
