@@ -115,23 +115,34 @@ def default_path(plan_path: Path | str, suffix: str = "journal") -> Path:
     return plan_path.with_name(f"{stem}.{suffix}.jsonl")
 
 
+def token(line: dict) -> str:
+    """A stable reference to one journal line (``run_id:seq``)."""
+    return f"{line.get('run_id')}:{line.get('seq')}"
+
+
 @dataclass
 class WaveLedger:
-    """What a wave's journal says about its assignments (derived, never stored).
+    """What a wave's journals say about its assignments (derived, never stored).
+
+    Assignment ids can repeat (Graph derives them from the principal), so creations are
+    identified by the token of the journal line that recorded them, and a rollback line names
+    the token it undid (``created_token``).
 
     Attributes:
         baseline: assignment ids that existed before the wave's first apply (never ours).
-        created: principal key -> assignment id for assignments our runs created or adopted.
-        unresolved: principal keys whose last ``intent`` has no certain outcome (a crash or an
-            error after the request may have reached the service).
-        deleted: assignment ids a rollback removed (or found already gone).
+        baseline_taken: a baseline line exists for the wave.
+        created: (principal_id, app_role_id) -> (assignment id, token) for assignments our
+            runs created or adopted and no rollback has removed yet.
+        unresolved: key -> the ``intent`` line of a request whose outcome is unknown (a crash,
+            a 5xx or a network error after the request may have reached the service).
+        applied: the apply journal has lines for this wave.
     """
 
     baseline: set[str] = field(default_factory=set)
     baseline_taken: bool = False
-    created: dict[tuple[str, str], str] = field(default_factory=dict)
+    created: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
     unresolved: dict[tuple[str, str], dict] = field(default_factory=dict)
-    deleted: set[str] = field(default_factory=set)
+    applied: bool = False
 
 
 def ledger(
@@ -142,10 +153,17 @@ def ledger(
     Keys are ``(principal_id, app_role_id)``.
     """
     out = WaveLedger()
-    intents: dict[int, dict] = {}
+    undone = {
+        line.get("created_token")
+        for line in rollback_lines or []
+        if line.get("wave") == wave
+        and line.get("kind") == "unassign"
+        and line.get("status") in ("deleted", "gone")
+    }
     for line in lines:
         if line.get("wave") != wave:
             continue
+        out.applied = True
         kind, status = line.get("kind"), line.get("status")
         if kind == "baseline":
             out.baseline_taken = True
@@ -155,21 +173,17 @@ def ledger(
             continue
         key = (line.get("principal_id"), line.get("app_role_id"))
         if status == "intent":
-            intents[line["seq"]] = line
             out.unresolved[key] = line
         elif status in ("created", "adopted"):
-            intents.pop(line.get("ref"), None)
             out.unresolved.pop(key, None)
             if line.get("assignment_id"):
-                out.created[key] = line["assignment_id"]
+                out.created[key] = (line["assignment_id"], token(line))
         elif status == "exists":
             out.unresolved.pop(key, None)
-        elif status == "error":
-            intents.pop(line.get("ref"), None)
-            if not line.get("outcome_unknown"):
-                out.unresolved.pop(key, None)
-    for line in rollback_lines or []:
-        if line.get("wave") == wave and line.get("kind") == "unassign":
-            if line.get("status") in ("deleted", "gone") and line.get("assignment_id"):
-                out.deleted.add(line["assignment_id"])
+        elif status == "error" and not line.get("outcome_unknown"):
+            out.unresolved.pop(key, None)
+    for key in [k for k, (_, tok) in out.created.items() if tok in undone]:
+        out.created.pop(key)
+    for key in [k for k, line in out.unresolved.items() if token(line) in undone]:
+        out.unresolved.pop(key)
     return out
