@@ -1,4 +1,4 @@
-"""Graph emulator: groups and casts, service principals, app role assignments, delta (§9 8-10, 15)."""
+"""Graph emulator: groups, casts, service principals, assignments, delta (§9 8-10, 15)."""
 
 from __future__ import annotations
 
@@ -134,8 +134,10 @@ def test_post_assignment_sets_server_fields_and_ignores_odata_type(graph, emu):
 def test_post_assignment_to_group_and_bad_inputs(graph, emu):
     sp = emu.tenant.service_principal["id"]
     url = f"/servicePrincipals/{sp}/appRoleAssignedTo"
-    group = graph.post(url, json={"principalId": gid("Other"), "resourceId": sp,
-                                  "appRoleId": "00000000-0000-0000-0000-000000000000"})  # fmt: skip
+    zero = "00000000-0000-0000-0000-000000000000"  # default access
+    group = graph.post(
+        url, json={"principalId": gid("Other"), "resourceId": sp, "appRoleId": zero}
+    )
     assert group.status_code == 201 and group.json()["principalType"] == "Group"
     role = graph.post(url, json={"principalId": gid("u08"), "resourceId": sp,
                                  "appRoleId": gid("no-such-role")})  # fmt: skip

@@ -1,4 +1,4 @@
-"""Graph emulator: authentication, permissions, injected faults, request ids, $batch (§9 1, 3, 13, 14)."""
+"""Graph emulator: auth, permissions, injected faults, request ids, $batch (§9 1, 3, 13, 14)."""
 
 from __future__ import annotations
 

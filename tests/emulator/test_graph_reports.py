@@ -94,7 +94,8 @@ def test_provisioning_logs_need_premium(make_emulator):
 
 
 def job_url(emu, suffix: str = "") -> str:
-    return f"/servicePrincipals/{emu.tenant.service_principal['id']}/synchronization/jobs/{JOB_ID}{suffix}"
+    sp = emu.tenant.service_principal["id"]
+    return f"/servicePrincipals/{sp}/synchronization/jobs/{JOB_ID}{suffix}"
 
 
 def test_jobs_and_schema(graph, emu):
@@ -122,8 +123,8 @@ def test_pause_start_and_restart_clears_quarantine(graph, emu):
 
 
 def _pod(graph, emu, user: str):
-    body = {"parameters": [{"ruleId": RULE_ID,
-                            "subjects": [{"objectId": gid(user), "objectTypeName": "User"}]}]}  # fmt: skip
+    subject = {"objectId": gid(user), "objectTypeName": "User"}
+    body = {"parameters": [{"ruleId": RULE_ID, "subjects": [subject]}]}
     return graph.post(job_url(emu, "/provisionOnDemand"), json=body)
 
 

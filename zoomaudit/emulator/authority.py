@@ -19,6 +19,7 @@ import time
 import uuid
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import parse_qsl
 
 import orjson
 from starlette.applications import Starlette
@@ -77,7 +78,8 @@ def create_app(state: EmulatorState) -> Starlette:
         return Response(orjson.dumps(doc), media_type="application/json")
 
     async def token(request: Request) -> Response:
-        form = await request.form()
+        # parsed by hand: starlette's form parser needs python-multipart
+        form = dict(parse_qsl((await request.body()).decode("utf-8", "replace")))
         opts = state.options
         grant = form.get("grant_type")
         if grant != "client_credentials":

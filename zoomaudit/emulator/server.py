@@ -41,6 +41,7 @@ class ServerThread:
             lifespan="off",
             access_log=False,
             timeout_keep_alive=30,
+            timeout_graceful_shutdown=1,
             **kwargs,
         )
         self.server = uvicorn.Server(config)
@@ -59,6 +60,7 @@ class ServerThread:
 
     def stop(self) -> None:
         self.server.should_exit = True
+        self.server.force_exit = True  # don't wait for clients' idle keep-alive connections
         self.thread.join(timeout=10)
 
 
