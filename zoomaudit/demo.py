@@ -66,7 +66,7 @@ def run(
         summaries.append(_report(report, first, data_dir, reports_dir, params, settings, jobs))
         echo(f"report 1: {summaries[-1]['path']}")
 
-        change_tenant(emu, first)
+        change_tenant(emu.tenant, emu.state.clock.now(), pilot_users(first))
         emu.state.clock.advance(3600)
         second = pull.pull(settings, out=data_dir)
         echo(f"snapshot 2: {second}")
@@ -151,21 +151,18 @@ def write_waves(snap_path: Path, path: Path) -> Path | None:
     return path
 
 
-def change_tenant(emu, snap_path: Path) -> None:
-    """Change the emulated tenant as an identity team would, then run a provisioning cycle.
+def change_tenant(tenant, now, pilot: list[str]) -> None:
+    """Change an emulated tenant as an identity team would, then run two provisioning cycles.
 
-    Assigns the pilot (Basic role), disables five assigned users, moves ten assigned users to
-    another department.
+    Assigns the ``pilot`` UPNs (Basic role), disables five assigned users and moves ten
+    assigned users to another department; the cycles run 40 and 80 minutes after ``now``.
     """
     from zoomaudit.emulator.cycle import run_cycle
 
-    tenant = emu.tenant
-    pilot = pilot_users(snap_path)
     with tenant.lock:
         users = tenant.users
         roles = {r.get("value"): r.get("id") for r in tenant.service_principal.get("appRoles", [])}
         basic = roles.get("Basic") or next(iter(roles.values()))
-        now = emu.state.clock.now()
         stamp = now.strftime("%Y-%m-%dT%H:%M:%SZ")
         pilot_rows = users[users["userPrincipalName"].isin(pilot)]
         new = pd.DataFrame(

@@ -290,10 +290,10 @@ def _plain(value: object) -> object:
 
 
 # ----------------------------------------------------------------- the runner
-def list_notebooks(names: list[str] | None = None, folder: Path = NOTEBOOKS_DIR) -> list[Path]:
+def list_notebooks(names: list[str] | None = None, folder: Path | None = None) -> list[Path]:
     """The report notebooks (``NN_*.ipynb``), all or those whose name starts with one of
     ``names`` (``10`` or ``10_reconcile_users`` or ``10_reconcile_users.ipynb``)."""
-    available = sorted(p for p in folder.glob("[0-9][0-9]_*.ipynb"))
+    available = sorted((folder or NOTEBOOKS_DIR).glob("[0-9][0-9]_*.ipynb"))
     if not names:
         return available
     chosen = []
@@ -321,7 +321,7 @@ def run(
     secrets: list[str] | None = None,
     params: dict[str, object] | None = None,
     jobs: int = 1,
-    notebooks_dir: Path = NOTEBOOKS_DIR,
+    notebooks_dir: Path | None = None,
 ) -> dict:
     """Run the report notebooks for one snapshot and publish ``reports/<snapshot_id>/``.
 
@@ -340,7 +340,7 @@ def run(
     Returns:
         The report summary also written to ``report.json`` (``status`` is "ok" or "failed").
     """
-    nb_paths = list_notebooks(notebooks, Path(notebooks_dir))
+    nb_paths = list_notebooks(notebooks, Path(notebooks_dir or NOTEBOOKS_DIR))
     snap_path = resolve_snapshot(snapshot, data_dir)
     snap = snapshot_mod.load(snap_path)
     report_id = snap.id + ("-redacted" if redact_key else "")
@@ -491,6 +491,7 @@ def _execute_one(nb_path: Path, out: Path, snap_path: Path, data_dir: Path, para
             cwd=str(out),
             log_output=False,
             start_timeout=120,
+            request_save_on_cell_execute=False,
         )
     except papermill.PapermillExecutionError as exc:
         result.update(status="failed", error=f"{exc.ename}: {exc.evalue}"[:500])
