@@ -166,21 +166,49 @@ class Served:
         )
 
 
+class _Swappable:
+    """An ASGI app that forwards to whichever Zoom app the current test installed."""
+
+    def __init__(self):
+        self.app = None
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "lifespan":
+            message = await receive()
+            while message["type"] != "lifespan.shutdown":
+                await send({"type": "lifespan.startup.complete"})
+                message = await receive()
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+        await self.app(scope, receive, send)
+
+
+_SHARED: dict = {}
+
+
+def _shared_server() -> tuple[_Swappable, int]:
+    """One uvicorn server per test process (tests swap the app, so state never leaks)."""
+    if "port" not in _SHARED:
+        proxy = _Swappable()
+        config = uvicorn.Config(proxy, host="127.0.0.1", port=0, log_level="warning")
+        server = uvicorn.Server(config)
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        while not server.started:
+            if not thread.is_alive():
+                raise RuntimeError("uvicorn did not start")
+            threading.Event().wait(0.01)
+        _SHARED.update(proxy=proxy, port=server.servers[0].sockets[0].getsockname()[1])
+    return _SHARED["proxy"], _SHARED["port"]
+
+
 @contextlib.contextmanager
 def serve(state: EmulatorState) -> Iterator[Served]:
-    """Run the Zoom app with uvicorn in a thread on 127.0.0.1 (random port)."""
+    """Serve a fresh Zoom app for ``state`` over real HTTP on 127.0.0.1."""
+    proxy, port = _shared_server()
     app = create_app(state)
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        if not thread.is_alive():
-            raise RuntimeError("uvicorn did not start")
-        threading.Event().wait(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
+    proxy.app = app
     try:
         yield Served(state, f"http://127.0.0.1:{port}", app)
     finally:
-        server.should_exit = True
-        thread.join(10)
+        proxy.app = None

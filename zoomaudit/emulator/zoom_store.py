@@ -226,6 +226,10 @@ class ZoomStore:
         row.update(values)
         label = (max(cache.labels) + 1) if cache.labels and _is_int(cache.labels[-1]) else None
         new = pd.DataFrame([{c: row.get(c) for c in df.columns}], columns=df.columns)
+        try:  # keep the tenant's dtypes (the generator uses str, Int64 and boolean)
+            new = new.astype(df.dtypes.to_dict())
+        except (TypeError, ValueError):
+            pass
         if label is not None:
             new.index = [label]
         merged = pd.concat([df, new], ignore_index=label is None)
