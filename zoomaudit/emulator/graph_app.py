@@ -299,6 +299,18 @@ class TenantView:
 
         return self.memo("members", build)
 
+    def groups_of(self) -> dict[str, set[str]]:
+        """member id (lower case) -> ids of the groups it is a direct member of."""
+
+        def build() -> dict[str, set[str]]:
+            out: dict[str, set[str]] = {}
+            for group, members in self.direct_members().items():
+                for mid, _ in members:
+                    out.setdefault(mid.lower(), set()).add(group)
+            return out
+
+        return self.memo("groups_of", build)
+
     def transitive_members(self, group_id: str) -> list[tuple[str, str]]:
         def build() -> list[tuple[str, str]]:
             direct = self.direct_members()
@@ -857,10 +869,7 @@ class GraphService:
         if pos is None:
             raise self._not_found(key)
         user_id = str(self.view.users["id"].iat[pos]).lower()
-        groups = {
-            g for g, members in self.view.direct_members().items()
-            if any(mid.lower() == user_id for mid, _ in members)
-        }  # fmt: skip
+        groups = self.view.groups_of().get(user_id, set())
         rows = [
             a for a in self._visible_assignments()
             if str(a["principalId"]).lower() == user_id or str(a["principalId"]).lower() in groups
@@ -938,8 +947,6 @@ class GraphService:
                 # Graph cannot filter appRoleAssignedTo by principalId/appRoleId (graph.md §3)
                 raise GraphError(400, "Request_BadRequest", "Invalid filter clause")
             rows = [r for r in rows if evaluate(flt, r)]
-        if ctx.count and ctx.advanced is False and self.state.options.strict_advanced_queries:
-            pass  # $count=true without ConsistencyLevel is silently ignored, as on /users
         top = self._top(ctx, self.state.options.assignments_default_page, 999)
         return self.page(
             ctx,
@@ -1096,7 +1103,9 @@ class GraphService:
             # enforces that is unverified, so the emulator accepts both.
             members = self.view.transitive_members(gid)
         user_idx = self.view.user_index()
-        live = self.view.users["deletedDateTime"].isna().to_numpy()
+        live = self.view.memo(
+            "livemask", lambda: self.view.users["deletedDateTime"].isna().to_numpy()
+        )
         entries = []
         for mid, kind in members:
             if kind == "user":
