@@ -13,6 +13,8 @@ Frames (``tenant.answer_key``), written by :func:`write_answer_key` as
   zoom_user_name (the Zoom e-mail/userName), category (:data:`RECONCILE_CATEGORIES`).
 * ``licences``: zoom_id, zoom_user_name, category (:data:`LICENCE_CATEGORIES`); several rows per
   Zoom user allowed.
+* ``situations``: entra_id, situation (the generator's planted situation of every Entra
+  user, e.g. ``drift``, ``np_domain``, ``nested_none``; for targeted tests and debugging).
 * ``readiness``: candidates ("assigned" or a candidate group's displayName), entra_id, category
   (:data:`READINESS_CATEGORIES`); one row per applicable category, ``ready`` when none.
 
@@ -25,12 +27,13 @@ users are not candidates); duplicates are counted over the candidate set plus in
 from __future__ import annotations
 
 import json
-import unicodedata
 from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from zoomaudit.emulator import cycle as cyc
 
 RECONCILE_CATEGORIES = (
     "pending_invite",
@@ -66,7 +69,7 @@ READINESS_CATEGORIES = (
 ACCEPTED_USER_TYPES = ("Basic", "Licensed", "On-Prem")
 INACTIVE_DAYS, GRACE_DAYS = 90, 30
 ROLLOUT_ROLE = "Basic"
-NAMES = ("reconcile", "licences", "readiness")
+NAMES = ("reconcile", "licences", "readiness", "situations")
 
 #: situation -> reconcile category (None = no finding, unless the user owns an active Zoom
 #: account, which makes them ``should_be_deactivated``)
@@ -107,11 +110,11 @@ MAIL_USERNAME = {
 }
 
 
-def _key(value: object) -> object:
-    if value is None or value is pd.NA or (isinstance(value, float) and value != value):
-        return None
-    text = unicodedata.normalize("NFC", str(value)).strip()
-    return text.lower() or None
+def _keys(values) -> np.ndarray:
+    """NFC, trimmed, lower-cased keys as an object array (None for empty)."""
+    out = cyc.norm_key(cyc.norm_text(pd.Series(values, dtype="str")))
+    out = out.where(out.str.len() > 0)
+    return out.to_numpy(object, na_value=None)
 
 
 def _empty(values) -> np.ndarray:
@@ -123,6 +126,9 @@ def build(tenant, facts: dict) -> dict[str, pd.DataFrame]:
     """The answer key of a tenant from the generator's ``facts`` (see ``generate.facts``)."""
     rec, owner_cat = _reconcile(tenant, facts)
     return {
+        "situations": pd.DataFrame(
+            {"entra_id": facts["entra_id"], "situation": facts["situation"]}, dtype="str"
+        ),
         "reconcile": rec,
         "licences": _licences(tenant, facts, owner_cat),
         "readiness": _readiness(tenant, facts, owner_cat),
@@ -214,7 +220,7 @@ def _readiness(tenant, facts: dict, owner_cat: np.ndarray) -> pd.DataFrame:
     n = len(users)
     live = users["deletedDateTime"].isna().to_numpy(bool)
     uname = facts["user_name"]
-    keys = np.array([_key(u) for u in uname], object)
+    keys = _keys(uname)
     verified = {d["domain"].lower() for d in tenant.zoom_domains if d.get("status") == "verified"}
     missing = (
         _empty(uname)
@@ -222,9 +228,10 @@ def _readiness(tenant, facts: dict, owner_cat: np.ndarray) -> pd.DataFrame:
         | _empty(users["givenName"])
         | _empty(users["surname"])
     )
-    mail_key = np.array([_key(m) for m in users["mail"]], object)
+    mail_key = _keys(users["mail"])
     mismatch = ~_empty(uname) & ~_empty(users["mail"]) & (keys != mail_key)
-    domain_bad = np.array([k is not None and k.rsplit("@", 1)[-1] not in verified for k in keys])
+    domain = pd.Series(keys, dtype="str").str.rsplit("@", n=1).str[-1]
+    domain_bad = (~domain.isin(verified) & domain.notna()).to_numpy(bool)
     guest = (users["userType"] == "Guest").fillna(False) | users["userPrincipalName"].str.contains(
         "#EXT#", regex=False
     ).fillna(False)
@@ -251,7 +258,7 @@ def _readiness(tenant, facts: dict, owner_cat: np.ndarray) -> pd.DataFrame:
             nested[direct] = False
         pool = np.union1d(members, np.flatnonzero(in_scope))
         counts = pd.Series(keys[pool]).dropna().value_counts()
-        dup = np.array([k is not None and counts.get(k, 0) > 1 for k in keys], bool)
+        dup = (pd.Series(keys).map(counts).fillna(0).to_numpy(float) > 1) & ~pd.isna(keys)
         flags = {
             "missing_required_attribute": missing,
             "upn_mail_mismatch": mismatch,

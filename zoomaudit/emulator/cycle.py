@@ -425,6 +425,21 @@ class _Events:
         )
 
 
+class _Cols:
+    """Cell access by (row position, column) through cached numpy arrays (fast ``.at``)."""
+
+    def __init__(self, frame: pd.DataFrame):
+        self.frame = frame
+        self.cache: dict[str, np.ndarray] = {}
+
+    def __getitem__(self, key: tuple[int, str]) -> object:
+        i, col = key
+        arr = self.cache.get(col)
+        if arr is None:
+            arr = self.cache[col] = self.frame[col].to_numpy(object)
+        return arr[i]
+
+
 def _val(x) -> object:
     return None if x is None or x is pd.NA or (isinstance(x, float) and x != x) else x
 
@@ -470,6 +485,7 @@ def run_cycle(tenant: Tenant, now: datetime, *, events: bool = True) -> list[dic
         users = tenant.users.reset_index(drop=True)
         zu = tenant.zoom_users.reset_index(drop=True)
         n = len(users)
+        U, E, Z = _Cols(users), _Cols(exp), _Cols(zu)
         zkey = norm_key(zu["email"])
         zvalid = zkey.notna().to_numpy()
         zpos_by_key = pd.Series(np.arange(len(zu))[zvalid], index=zkey[zvalid].to_numpy())
@@ -498,11 +514,11 @@ def run_cycle(tenant: Tenant, now: datetime, *, events: bool = True) -> list[dic
 
         def src_of(i: int) -> dict:
             return {
-                "id": users.at[i, "id"],
-                "upn": users.at[i, "userPrincipalName"],
-                "name": _val(users.at[i, "displayName"]),
-                "enabled": bool(exp.at[i, "enabled"]),
-                "role": _val(exp.at[i, "role"]),
+                "id": U[i, "id"],
+                "upn": U[i, "userPrincipalName"],
+                "name": _val(U[i, "displayName"]),
+                "enabled": bool(E[i, "enabled"]),
+                "role": _val(E[i, "role"]),
             }
 
         def take() -> bool:
@@ -553,7 +569,7 @@ def run_cycle(tenant: Tenant, now: datetime, *, events: bool = True) -> list[dic
         new_anchor_zoom.append(zids[mp[anchored_ok & ~touched]])
         for k in np.flatnonzero(touched):
             i, p = int(mi[k]), int(mp[k])
-            zid, zname = zids[p], zu.at[p, "display_name"]
+            zid, zname = zids[p], Z[p, "display_name"]
             if pending[k]:
                 log.add(
                     "create",
@@ -564,7 +580,7 @@ def run_cycle(tenant: Tenant, now: datetime, *, events: bool = True) -> list[dic
                     [],
                     (
                         _code(state, _BAD),
-                        _HTTP400 + f"User {zu.at[p, 'email']} not exist "
+                        _HTTP400 + f"User {Z[p, 'email']} not exist "
                         "or not belong to this account.",
                     ),
                     step_fail="matching",
@@ -582,7 +598,7 @@ def run_cycle(tenant: Tenant, now: datetime, *, events: bool = True) -> list[dic
                 )
                 continue
             props = [
-                (c, _val(zu.at[p, c]), _val(exp.at[i, e]))
+                (c, _val(Z[p, c]), _val(E[i, e]))
                 for c, e in (
                     ("display_name", "displayName"),
                     ("first_name", "givenName"),
@@ -629,7 +645,7 @@ def run_cycle(tenant: Tenant, now: datetime, *, events: bool = True) -> list[dic
                 _val(zname),
                 [(_SCIM[c], o, "True" if c == "status" else v) for c, o, v in props],
             )
-            new_anchor_users.append(np.array([users.at[i, "id"]], object))
+            new_anchor_users.append(np.array([U[i, "id"]], object))
             new_anchor_zoom.append(np.array([zid], object))
         # --- in scope, unmatched: create (or fail)
         ci = np.flatnonzero(in_scope & (match < 0) & exp["userName"].notna().to_numpy())
@@ -695,11 +711,11 @@ def run_cycle(tenant: Tenant, now: datetime, *, events: bool = True) -> list[dic
                 props = [
                     ("userName", None, names.iat[k]),
                     ("active", None, "True"),
-                    ("displayName", None, _val(exp.at[i, "displayName"])),
-                    ('emails[type eq "work"].value', None, _val(exp.at[i, "work_email"])),
-                    ("name.givenName", None, _val(exp.at[i, "givenName"])),
-                    ("name.familyName", None, _val(exp.at[i, "familyName"])),
-                    (ENTERPRISE_DEPT, None, _val(exp.at[i, "department"])),
+                    ("displayName", None, _val(E[i, "displayName"])),
+                    ('emails[type eq "work"].value', None, _val(E[i, "work_email"])),
+                    ("name.givenName", None, _val(E[i, "givenName"])),
+                    ("name.familyName", None, _val(E[i, "familyName"])),
+                    (ENTERPRISE_DEPT, None, _val(E[i, "department"])),
                     ("userType", None, utype.iat[k]),
                 ]
                 if throttled[k]:
@@ -710,7 +726,7 @@ def run_cycle(tenant: Tenant, now: datetime, *, events: bool = True) -> list[dic
                         "success",
                         src_of(i),
                         zid_of[i],
-                        _val(exp.at[i, "displayName"]),
+                        _val(E[i, "displayName"]),
                         props,
                     )
                 else:
@@ -752,8 +768,8 @@ def run_cycle(tenant: Tenant, now: datetime, *, events: bool = True) -> list[dic
             p = int(azp[k])
             src = {
                 "id": anchors["entra_id"].iat[k],
-                "upn": zu.at[p, "email"],
-                "name": _val(zu.at[p, "display_name"]),
+                "upn": Z[p, "email"],
+                "name": _val(Z[p, "display_name"]),
                 "enabled": False,
             }
             if not take():
@@ -762,21 +778,21 @@ def run_cycle(tenant: Tenant, now: datetime, *, events: bool = True) -> list[dic
                     "failure",
                     src,
                     zids[p],
-                    _val(zu.at[p, "display_name"]),
+                    _val(Z[p, "display_name"]),
                     [],
                     (_code(state, "TooManyRequests"), "Zoom returned HTTP 429."),
                 )
                 continue
             keep[k] = False
             drop_zoom.append(p)
-            log.add("delete", "success", src, zids[p], _val(zu.at[p, "display_name"]), [])
+            log.add("delete", "success", src, zids[p], _val(Z[p, "display_name"]), [])
         live = (apos >= 0) & (azp >= 0)
         out = np.zeros(len(anchors), bool)
         out[live] = ~in_scope[apos[live]] & (status[azp[live]] == "active")
         for k in np.flatnonzero(out):
             i, p = int(apos[k]), int(azp[k])
             if not take():
-                too_many(i, "disable", zids[p], zu.at[p, "display_name"])
+                too_many(i, "disable", zids[p], Z[p, "display_name"])
                 continue
             status[p] = "inactive"
             changes["status"][p] = "inactive"
@@ -786,7 +802,7 @@ def run_cycle(tenant: Tenant, now: datetime, *, events: bool = True) -> list[dic
                 "success",
                 src_of(i),
                 zids[p],
-                _val(zu.at[p, "display_name"]),
+                _val(Z[p, "display_name"]),
                 [("active", "True", "False")],
             )
         # --- write back

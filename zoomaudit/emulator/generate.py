@@ -20,6 +20,9 @@ Deterministic: same ``users``/``seed``/``scenario``/``now`` -> identical tenant.
 from __future__ import annotations
 
 import base64
+import copy
+import dataclasses
+import threading
 import unicodedata
 from datetime import UTC, datetime, timedelta
 
@@ -115,6 +118,42 @@ def generate_tenant(
         raise ValueError(f"users must be between {MIN_USERS} and {MAX_USERS}, got {users}")
     now = (now or DEFAULT_NOW).astimezone(UTC).replace(microsecond=0)
     return _Builder(users, seed, scenario, now).build()
+
+
+def copy_tenant(tenant: Tenant) -> Tenant:
+    """An independent copy of a tenant (frames, JSON parts and cycle state; a new lock)."""
+    frames = {
+        name: getattr(tenant, name).copy(deep=True)
+        for name in ("users", "groups", "members", "assignments", "zoom_users")
+    }
+    plain = {
+        name: copy.deepcopy(getattr(tenant, name))
+        for name in (
+            "verified_domains",
+            "service_principal",
+            "other_service_principals",
+            "provisioning_events",
+            "sync_jobs",
+            "sync_schemas",
+            "zoom_plans",
+            "zoom_domains",
+            "zoom_activities",
+        )
+    }
+    out = dataclasses.replace(
+        tenant,
+        **frames,
+        **plain,
+        lock=threading.RLock(),
+        answer_key={k: v.copy() for k, v in tenant.answer_key.items()},
+    )
+    state = getattr(tenant, "cycle_state", None)
+    if state is not None:
+        out.cycle_state = {
+            k: (v.copy() if isinstance(v, pd.DataFrame) else copy.deepcopy(v))
+            for k, v in state.items()
+        }
+    return out
 
 
 # ------------------------------------------------------------------ small vectorised helpers
@@ -863,6 +902,8 @@ class _Builder:
             self.uname[i].lower() for i in self.block["np_foreign"]
         )
         for phase in range(4):
+            if phase == 1:
+                self.early_drift(tenant)
             if phase:
                 tenant.users = self.users_at(phase)
                 tenant.members = self.members_at(phase)
@@ -892,6 +933,17 @@ class _Builder:
         tenant.answer_key = answer_key.build(tenant, self.facts(tenant))
         tenant.touch()
         return tenant
+
+    def early_drift(self, tenant: Tenant) -> None:
+        """Zoom edits made before the recent cycles; the cycles repair them (update events)."""
+        z = tenant.zoom_users
+        zr = self.zoom_rows(tenant)
+        sync = self.block["sync"]
+        sync = sync[zr[sync] >= 0][: max(2, len(sync) // 200)]
+        pos = zr[sync]
+        z.loc[pos[::2], "dept"] = "Unknown"
+        z.loc[pos[1::2], "status"] = "inactive"
+        tenant.zoom_users = z
 
     # -------------------------------------------------------------- after the last cycle
     def zoom_rows(self, tenant: Tenant) -> np.ndarray:
@@ -1016,11 +1068,10 @@ class _Builder:
         recent = self.block["sync_recent"][::2]
         never[zr[recent][zr[recent] >= 0]] = True
         # boundaries: licensed users last seen exactly 90 and 91 days ago
-        lic_sync = [
-            i
-            for i in self.block["sync"].tolist()
-            if zr[i] >= 0 and self.f_role[i] == "Licensed" and z.at[zr[i], "type"] == 2
-        ]
+        sync = self.block["sync"]
+        sync = sync[zr[sync] >= 0]
+        ztype = z["type"].to_numpy(np.int64, na_value=0)
+        lic_sync = sync[(self.f_role[sync] == "Licensed") & (ztype[zr[sync]] == 2)].tolist()
         for i, days in zip(lic_sync[:2], (90, 91), strict=False):
             login[zr[i]] = now64 - np.timedelta64(days * day, "s")
             never[zr[i]] = False
