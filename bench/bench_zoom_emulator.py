@@ -203,7 +203,9 @@ def write(n: int, startup: float, rows: list[dict]) -> None:
         + f" Tenant: {n:,} Zoom users (about 2% pending, not in SCIM lists), built and served "
         f"in a child process (start-up incl. tenant build {startup:.1f} s); uvicorn, one worker, "
         f"127.0.0.1; client plain httpx + orjson, sequential; rate limits off unless stated. "
-        f"Python {platform.python_version()}, {os.cpu_count()} CPUs.",
+        f"Python {platform.python_version()}, {os.cpu_count()} CPUs, load average "
+        f"{os.getloadavg()[0]:.1f} at the end (the machine was shared: wall times swing with "
+        f"load, CPU seconds much less).",
         "",
         "| pull | users | requests | MB | wall s | server CPU s | client CPU s | users/s |",
         "|---|---:|---:|---:|---:|---:|---:|---:|",

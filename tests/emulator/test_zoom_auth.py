@@ -117,6 +117,7 @@ def test_tracking_id_and_content_type_on_every_response(zoom):
         client.get("/scim2/Users/nope"),
         client.get("/v2/users"),
         client.get("/v2/nowhere"),
+        client.options("/v2/users"),
         httpx.post(f"{zoom.base_url}/oauth/token"),
     ]
     ids = [r.headers["x-zm-trackingid"] for r in responses]

@@ -91,6 +91,9 @@ def test_get_user_by_id_email_and_me(client):
     assert client.get("/v2/users/me").json()["role_id"] == "0"
     r = client.get("/v2/users/nobody")
     assert r.status_code == 404 and r.json()["code"] == 1001
+    # a pending invite is found by e-mail (without id), never by its internal id
+    assert "id" not in client.get("/v2/users/pia.pending@contoso.example").json()
+    assert client.get("/v2/users/PENDid00000000000000pen").status_code == 404
 
 
 def test_summary_counts(client):

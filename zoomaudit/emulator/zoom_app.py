@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import itertools
+import logging
 import math
 import secrets
 from datetime import UTC, datetime, timedelta
@@ -36,6 +37,7 @@ from .core import GENERIC_KINDS, EmulatorState, JournalEntry, TokenBucket
 from .zoom_store import ZoomStore, json_response, now_iso, rest_error, scim_error
 
 ALL_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+logger = logging.getLogger(__name__)
 
 #: requests per second per label and plan (zoom.md §2.9); Business+ covers Education/Enterprise
 QPS = {
@@ -166,7 +168,8 @@ def _check_token(ctx: ZoomContext, request: Request, scopes: set[str] | None) ->
     token = token.strip()
     if scheme.lower() != "bearer" or not token:
         return rest_error(401, 124, "Invalid access token.")
-    if options.zoom_static_token and secrets.compare_digest(token, options.zoom_static_token):
+    static = options.zoom_static_token
+    if static and secrets.compare_digest(token.encode(), static.encode()):
         return None  # legacy "secret token" mode: never expires, all scopes
     expiry = ctx.state.issued_tokens.get(token)
     if expiry is None:
@@ -194,9 +197,9 @@ async def token_endpoint(ctx: ZoomContext, request: Request) -> Response:
         client_id, _, client_secret = base64.b64decode(blob).decode().partition(":")
     except ValueError:
         return _oauth_error(401, 4706, "invalid_client", "Missing client_id or client_secret.")
-    if not secrets.compare_digest(client_id, options.zoom_client_id):
+    if not secrets.compare_digest(client_id.encode(), options.zoom_client_id.encode()):
         return _oauth_error(401, 4702, "invalid_client", "Invalid client_id or client_secret.")
-    if not secrets.compare_digest(client_secret, options.zoom_client_secret):
+    if not secrets.compare_digest(client_secret.encode(), options.zoom_client_secret.encode()):
         return _oauth_error(401, 4704, "invalid_client", "Invalid client_id or client_secret.")
     grant = params.get("grant_type")
     if not grant:
@@ -322,6 +325,9 @@ async def _run(ctx, request, handler, label, scopes, scim_prefix, one_rps_key) -
         return scim_error(ctx.options, fail.status, fail.detail)
     except rest.RestFail as fail:
         return rest_error(fail.status, fail.code, fail.message)
+    except Exception:  # an emulator bug: answer like a server would, and keep the journal whole
+        logger.exception("zoom emulator error on %s %s", request.method, request.url.path)
+        return rest_error(500, 500, "Internal server error.")
 
 
 def _log_operation(ctx: ZoomContext, request: Request, service: str) -> None:
@@ -419,7 +425,7 @@ def create_app(state: EmulatorState) -> Starlette:
         routes.append(
             Route(f"/v2/report/{name}", wrap(handler, label="HEAVY", scopes=rep), methods=["GET"])
         )
-    routes.append(Route("/{rest:path}", wrap(_not_found), methods=ALL_METHODS))
+    routes.append(Route("/{rest:path}", wrap(_not_found), methods=[*ALL_METHODS, "OPTIONS"]))
     app = Starlette(routes=routes)
     app.state.zoom = ctx
     return app

@@ -113,6 +113,8 @@ def _user(ctx, user_id: str) -> dict:
         row = store.find_email(user_id)
     else:
         row = store.find_id(user_id)
+        if row is not None and row.get("status") == "pending":
+            row = None  # REST never shows a pending invite's id, so it cannot be looked up by it
     if row is None:
         raise RestFail(404, 1001, f"User does not exist: {user_id}")
     return row

@@ -31,7 +31,7 @@ from .zoom_store import (
 )
 
 _VALUE = r'(?:"(?P<q>[^"]*)"|(?P<u>[^\s"]+))'
-_SIMPLE = re.compile(r"^\s*(?P<attr>userName|externalId|id)\s+eq\s+" + _VALUE + r"\s*$", re.I)
+_SIMPLE = re.compile(r"^\s*(?P<attr>userName|externalId)\s+eq\s+" + _VALUE + r"\s*$", re.I)
 _EMAIL = re.compile(
     r'^\s*emails\[\s*type\s+eq\s+"work"\s*\]\.value\s+eq\s+' + _VALUE + r"\s*$", re.I
 )
@@ -85,7 +85,7 @@ def _filter_positions(ctx, expression: str) -> list[int]:
         attr = m.groupdict().get("attr", "emails").lower()
         if attr in ("username", "emails"):
             pos = cache.by_email.get(value.strip().lower())
-        else:  # externalId and id both match Zoom's own user id (zoom.md §0.8)
+        else:  # externalId matches Zoom's own user id (zoom.md §0.8)
             pos = cache.by_id.get(value)
         hits = [] if pos is None else [pos]
         if pos is not None and cache.rows[pos].get("status") == "pending":
