@@ -346,7 +346,7 @@ def zoom_scim_users(resources: list[dict]) -> pd.DataFrame:
             "work_email": [_work_email(r) for r in resources],
             "active": _get(resources, "active"),
             "user_type": _get(resources, "userType"),
-            "department": _dig(resources, _ENTERPRISE, "department"),
+            "department": _empty_str(_dig(resources, _ENTERPRISE, "department")),
             "login_sso": _dig(resources, _ZOOMUSER, "loginType", "sso"),
             "created_at": _dig(resources, "meta", "created"),
             "last_modified": _dig(resources, "meta", "lastModified"),

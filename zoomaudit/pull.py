@@ -34,6 +34,7 @@ class _Counts:
 
     def __init__(self) -> None:
         self.parts: dict[str, dict] = {}
+        self.problems: list[str] = []
 
     def add(self, table: str, part: str, expected: int | None, received: int) -> None:
         self.parts[f"{table}.{part}" if part else table] = {
@@ -54,7 +55,7 @@ class _Counts:
         return out
 
     def mismatches(self) -> list[str]:
-        return [
+        return self.problems + [
             f"{name}: expected {v['expected']}, received {v['received']}"
             for name, v in self.parts.items()
             if v["expected"] is not None and v["expected"] != v["received"]
@@ -444,6 +445,11 @@ async def _zoom(
         await z.aclose()
     (scim, n_scim), *rest, plans, domains, acts = results
     counts.add("zoom_scim_users", "", n_scim, len(scim))
+    if z.scim_inconsistent:
+        counts.problems.append(
+            f"zoom_scim_users: the listing kept changing while it was read ({z.scim_passes} "
+            "passes)"
+        )
     writer.table("zoom_scim_users", convert.zoom_scim_users(scim))
     frames_ = []
     for status, (items, expected) in zip(("active", "inactive", "pending"), rest, strict=True):

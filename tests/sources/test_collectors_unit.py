@@ -149,6 +149,15 @@ def test_scim_short_page_is_topped_up():
     assert len({u["id"] for u in users}) == 250
 
 
+def test_scim_short_first_page_sets_a_smaller_stride_without_false_alarm():
+    fake = Fake(n_zoom=250)
+    short = {"totalResults": 250, "itemsPerPage": 100, "Resources": fake.zoom[0:60]}
+    fake.faults.append(("/scim2/Users", lambda r: Fake.page(short)))
+    z = zoom(fake)
+    users, total = run(z, lambda z: z.scim_users())
+    assert len({u["id"] for u in users}) == 250 and z.scim_passes == 1
+
+
 def test_scim_listing_that_shifts_is_read_again():
     fake = Fake(n_zoom=300)
     fake.shift_once = True

@@ -87,6 +87,8 @@ class ZoomSource:
         self.queries: list[str] = []
         self.unavailable: dict[str, str] = {}
         self.scim_passes = 0
+        #: True when every pass of the SCIM listing shifted while it was read
+        self.scim_inconsistent = False
 
     async def aclose(self) -> None:
         await self.client.aclose()
@@ -176,6 +178,7 @@ class ZoomSource:
             if consistent:
                 return last
             log.warning("Zoom SCIM listing changed while it was read; reading it again")
+        self.scim_inconsistent = True
         return last
 
     async def _scim_page(self, url: str, start: int) -> tuple[int, list[dict], int | None]:
@@ -188,45 +191,72 @@ class ZoomSource:
         return start, resources, int(total) if total is not None else None
 
     async def _scim_pass(self, url: str) -> tuple[list[dict], int | None, bool]:
-        start, first, total = await self._scim_page(url, 1)
-        pages: dict[int, list[dict]] = {1: first}
+        """One read of the whole listing: ``(users, totalResults, consistent)``.
+
+        Every item is placed at its 1-based position. Gaps (short or missing pages) are read
+        again from where they start; a position read twice with different ids, an id at two
+        positions, or a changed ``totalResults`` means the listing shifted (not consistent).
+        """
+        _, first, total = await self._scim_page(url, 1)
         totals = {total}
-        stride = len(first)
         if total is None:
             total = len(first)
-        if stride == 0 and total > 0:
-            return [], total, False
-        pending = list(range(1 + stride, total + 1, stride)) if stride else []
+        stride = len(first)
+        if stride == 0:
+            return [], total, total == 0
+        at: dict[int, dict] = {}
+        conflicts = 0
+
+        def place(start: int, resources: list[dict]) -> None:
+            nonlocal conflicts
+            for offset, item in enumerate(resources):
+                pos = start + offset
+                old = at.get(pos)
+                if old is not None and str(old.get("id")) != str(item.get("id")):
+                    conflicts += 1
+                at[pos] = item
+
+        place(1, first)
         sem = asyncio.Semaphore(self.concurrency)
 
         async def one(s: int):
             async with sem:
                 return await self._scim_page(url, s)
 
-        guard = 0
-        while pending:
-            guard += 1
-            if guard > 10_000:
-                break
+        pending = list(range(1 + stride, total + 1, stride))
+        rounds = 0
+        while pending and rounds < 20:
+            rounds += 1
             results = await asyncio.gather(*(one(s) for s in pending))
-            pending = []
+            empty_starts = set()
             for s, resources, t in results:
-                pages[s] = resources
                 totals.add(t)
-                wanted = min(stride, total - s + 1)
-                got = len(resources)
-                if 0 < got < wanted and s + got <= total and (s + got) not in pages:
-                    pending.append(s + got)  # a short page: read the rest from where it ended
-        by_id: dict[str, dict] = {}
-        duplicates = 0
-        for s in sorted(pages):
-            for item in pages[s]:
-                key = str(item.get("id"))
-                if key in by_id:
-                    duplicates += 1
-                by_id[key] = item
+                place(s, resources)
+                if not resources:
+                    empty_starts.add(s)
+            pending = []
+            pos = 1
+            while pos <= total:  # the start of every gap, one stride apart within a gap
+                if pos in at:
+                    pos += 1
+                    continue
+                if pos in empty_starts:
+                    break  # the server has nothing there: the listing changed under us
+                pending.append(pos)
+                end = pos
+                while end <= total and end not in at:
+                    end += 1
+                pending.extend(range(pos + stride, end, stride))
+                pos = end
+        ids = [str(item.get("id")) for item in at.values()]
         totals.discard(None)
-        consistent = len(totals) <= 1 and duplicates == 0 and len(by_id) == total
+        consistent = (
+            len(totals) <= 1
+            and conflicts == 0
+            and len(set(ids)) == len(ids) == total
+            and all(p in at for p in range(1, total + 1))
+        )
+        by_id = {str(item.get("id")): item for _, item in sorted(at.items())}
         return list(by_id.values()), total, consistent
 
     # ------------------------------------------------------------------ REST
