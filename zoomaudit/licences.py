@@ -32,7 +32,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from zoomaudit.snapshot import Snapshot
 
@@ -193,6 +196,18 @@ class LicenceAudit:
         return pd.DataFrame(rows, columns=["item", "value", "excluded", "detail"])
 
 
+def isin_text(series: pd.Series, values) -> pd.Series:
+    """``series.isin(values)`` for text, via Arrow (pandas' ``str`` isin loops in Python).
+
+    NA never matches. Returns a numpy-backed bool Series aligned to ``series``.
+    """
+    right = _arrow(values)
+    if isinstance(right, pa.ChunkedArray):
+        right = right.combine_chunks()
+    hit = pc.fill_null(pc.is_in(_arrow(series), value_set=pc.drop_null(right)), False)
+    return pd.Series(hit.to_numpy(zero_copy_only=False), index=series.index, dtype=bool)
+
+
 def licence_label(types: pd.Series) -> pd.Series:
     """Human label of Zoom REST ``type`` values: Basic, Licensed, ..., ``unknown (<n>)``."""
     labels = types.map(ZOOM_TYPES)
@@ -293,70 +308,127 @@ def unknown_plans(snapshot: Snapshot) -> pd.DataFrame:
 
 
 # ---------------------------------------------------------------------------------- user level
-def _links(snapshot: Snapshot, result) -> pd.DataFrame:
-    """Zoom REST users joined to their matched Entra user, scope and intended userType.
+ENTRA_EVIDENCE = {
+    "user_principal_name": "user_principal_name",
+    "account_enabled": "entra_account_enabled",
+    "last_sign_in": "entra_last_sign_in",
+    "usage_location": "usage_location",
+    "country": "country",
+}
 
-    ``result`` is a :class:`zoomaudit.reconcile.ReconcileResult`. Returns one row per
-    ``zoom_users`` row (same order) with the Zoom columns plus entra_id, user_principal_name,
-    entra_account_enabled, entra_last_sign_in, usage_location, country, in_scope,
-    out_of_scope_reason, intended_user_type, unmanaged.
+
+def _arrow(series) -> pa.Array | pa.ChunkedArray:
+    """A text column as an Arrow array (zero-copy for pandas' ``str`` dtype)."""
+    if not isinstance(series, pd.Series):
+        series = pd.Series(np.asarray(series, dtype=object), dtype="str")
+    return pa.array(series.astype("str").array)
+
+
+def _positions(keys: pd.Series, values: pd.Series) -> np.ndarray:
+    """Position of each of ``values`` in ``keys`` (first occurrence; -1 where absent or NA)."""
+    right = _arrow(keys)
+    if isinstance(right, pa.ChunkedArray):
+        right = right.combine_chunks()
+    pos = pc.index_in(_arrow(values), value_set=pc.drop_null(right) if right.null_count else right)
+    if right.null_count:  # positions refer to the null-free set: map back
+        back = np.flatnonzero(~np.asarray(right.is_null().to_numpy(zero_copy_only=False)))
+        out = pc.fill_null(pos, -1).to_numpy(zero_copy_only=False).astype(np.int64)
+        return np.where(out >= 0, back[np.maximum(out, 0)], -1)
+    return pc.fill_null(pos, -1).to_numpy(zero_copy_only=False).astype(np.int64)
+
+
+def _take(series: pd.Series, pos: np.ndarray, index: pd.Index) -> pd.Series:
+    """``series`` values at positions ``pos`` (NA where -1), on ``index``."""
+    return pd.Series(series.array.take(pos, allow_fill=True), index=index)
+
+
+@dataclass
+class Links:
+    """Zoom users linked to Entra (``frame``) and the de-duplicated ``entra_users`` (``entra``)."""
+
+    frame: pd.DataFrame
+    entra: pd.DataFrame
+
+
+def _links(snapshot: Snapshot, result) -> Links:
+    """Zoom REST users linked to their matched Entra user, scope and intended userType.
+
+    ``result`` is a :class:`zoomaudit.reconcile.ReconcileResult`. ``frame`` has one row per
+    ``zoom_users`` row (same order, RangeIndex) with the Zoom columns plus entra_id, _eu
+    (position in the de-duplicated ``entra_users``, -1 when unmatched), in_scope,
+    out_of_scope_reason, intended_user_type, licence_type, unmanaged. Entra evidence columns
+    are taken lazily with :func:`_entra_columns` (only for the rows that need them).
     """
-    zu = snapshot.table("zoom_users")
-    matches = result.matches
-    pairs = matches.loc[
-        matches["zoom_id"].notna() & matches["entra_id"].notna(), ["zoom_id", "entra_id"]
-    ].drop_duplicates("zoom_id")
-    out = (
-        zu.merge(pairs, on="zoom_id", how="left")
-        if len(pairs)
-        else zu.assign(entra_id=pd.Series(pd.NA, index=zu.index, dtype="str"))
-    )
-    eu = snapshot.table("entra_users")[
-        [
-            "entra_id",
-            "user_principal_name",
-            "account_enabled",
-            "last_sign_in",
-            "usage_location",
-            "country",
-        ]
-    ].drop_duplicates("entra_id")
-    eu = eu.rename(
-        columns={"account_enabled": "entra_account_enabled", "last_sign_in": "entra_last_sign_in"}
-    )
-    out = out.merge(eu, on="entra_id", how="left")
-    scope = result.scope[["entra_id", "in_scope", "out_of_scope_reason"]]
-    out = out.merge(scope.drop_duplicates("entra_id"), on="entra_id", how="left")
+    zu = snapshot.table("zoom_users").reset_index(drop=True)
+    idx = zu.index
+    m = result.matches
+    pairs = m[m["zoom_id"].notna() & m["entra_id"].notna()].drop_duplicates("zoom_id")
+    entra_id = _take(pairs["entra_id"], _positions(pairs["zoom_id"], zu["zoom_id"]), idx)
+    eu = snapshot.table("entra_users").drop_duplicates("entra_id")
+    scope = result.scope.drop_duplicates("entra_id")
+    sp = _positions(scope["entra_id"], entra_id)
+    in_scope = np.where(sp >= 0, scope["in_scope"].to_numpy(bool)[sp], False)
     expected = result.expected
     if "user_type" in expected.columns and len(expected):
-        intended = expected[["entra_id", "user_type"]].drop_duplicates("entra_id")
-        out = out.merge(
-            intended.rename(columns={"user_type": "intended_user_type"}), on="entra_id", how="left"
-        )
+        exp = expected.drop_duplicates("entra_id")
+        intended = _take(exp["user_type"], _positions(exp["entra_id"], entra_id), idx)
     else:
-        out["intended_user_type"] = pd.Series(pd.NA, index=out.index, dtype="str")
+        intended = pd.Series(pd.NA, index=idx, dtype="str")
     f = result.findings
     unmanaged_ids = f.loc[f["category"] == "unmanaged_zoom_user", "zoom_id"].dropna()
-    out["unmanaged"] = out["zoom_id"].isin(unmanaged_ids.unique()).fillna(False).astype(bool)
-    return out
-
-
-def _last_activity(snapshot: Snapshot) -> pd.DataFrame:
-    """Latest ``Sign in`` per lower-cased e-mail from the activity report: email_key, time."""
-    act = snapshot.table("zoom_activities")
-    act = act[act["type"].str.casefold().eq("sign in").fillna(False) & act["email"].notna()]
-    if act.empty:
-        return pd.DataFrame(
-            {
-                "email_key": pd.Series(dtype="str"),
-                "zoom_last_activity": pd.Series(dtype="datetime64[us, UTC]"),
-            }
-        )
-    key = act["email"].str.casefold()
-    last = act["time"].groupby(key).max()
-    return pd.DataFrame(
-        {"email_key": last.index.astype("str"), "zoom_last_activity": last.to_numpy()}
+    out = zu.assign(
+        entra_id=entra_id.astype("str"),
+        _eu=_positions(eu["entra_id"], entra_id),
+        in_scope=in_scope,
+        out_of_scope_reason=_take(scope["out_of_scope_reason"], sp, idx).astype("str"),
+        intended_user_type=intended.astype("str"),
+        licence_type=licence_label(zu["type"]),
+        unmanaged=isin_text(zu["zoom_id"], unmanaged_ids.unique()),
     )
+    return Links(out, eu)
+
+
+def _entra_columns(
+    z: pd.DataFrame, eu: pd.DataFrame, index: pd.Index, columns=ENTRA_EVIDENCE
+) -> pd.DataFrame:
+    """Entra evidence (:data:`ENTRA_EVIDENCE`) for rows of a links frame (``_eu`` positions)."""
+    pos = z["_eu"].to_numpy()
+    return pd.DataFrame(
+        {new: _take(eu[old], pos, index) for old, new in columns.items()}, index=index
+    )
+
+
+def _country(links: Links) -> pd.Series:
+    """Country of each Zoom user's matched Entra user: usage_location, else country."""
+    z = links.frame
+    ent = _entra_columns(z, links.entra, z.index, {"usage_location": "u", "country": "c"})
+    return ent["u"].fillna(ent["c"])
+
+
+def _last_activity(snapshot: Snapshot, keys: pd.Series) -> pd.Series:
+    """Latest ``Sign in`` from the activity report for lower-cased e-mails ``keys``.
+
+    Returns a Series aligned to ``keys`` (NaT where the report has none).
+    """
+    act = snapshot.table("zoom_activities")
+    out = np.full(len(keys), np.iinfo(np.int64).min, dtype=np.int64)
+    if len(act) and len(keys):
+        uniq = pd.Series(keys.dropna().unique(), dtype="str")
+        pos = _positions(uniq, act["email"].str.lower())
+        ok = (pos >= 0) & act["type"].str.lower().eq("sign in").fillna(False).to_numpy(bool)
+        ok &= act["time"].notna().to_numpy(bool)
+        best = np.full(len(uniq), np.iinfo(np.int64).min, dtype=np.int64)
+        times = act["time"].to_numpy("datetime64[us]").astype(np.int64)
+        np.maximum.at(best, pos[ok], times[ok])
+        kp = _positions(uniq, keys)
+        out = np.where(kp >= 0, best[np.maximum(kp, 0)], out)
+    values = pd.to_datetime(
+        np.where(out == np.iinfo(np.int64).min, np.iinfo(np.int64).min, out).astype(
+            "datetime64[us]"
+        ),
+        utc=True,
+    )
+    return pd.Series(values, index=keys.index).astype("datetime64[us, UTC]")
 
 
 def findings(
@@ -365,12 +437,17 @@ def findings(
     *,
     inactive_days: int = 90,
     grace_days: int = 30,
+    links: Links | None = None,
 ) -> pd.DataFrame:
-    """The per-user licence findings (without exclusions); columns :data:`FINDING_COLUMNS`."""
+    """The per-user licence findings (without exclusions); columns :data:`FINDING_COLUMNS`.
+
+    ``links`` is a precomputed ``_links(snapshot, result)`` (saves recomputing it).
+    """
     now = pd.Timestamp(snapshot.taken_at)
-    z = _links(snapshot, result)
+    links = _links(snapshot, result) if links is None else links
+    z = links.frame
     licensed = z["type"].eq(LICENSED).fillna(False).astype(bool)
-    status = z["status"].str.casefold()
+    status = z["status"].str.lower()
     active = status.eq("active").fillna(False).astype(bool)
     deactivated = status.eq("inactive").fillna(False).astype(bool)
     never = z["last_login_time"].isna()
@@ -378,7 +455,7 @@ def findings(
     stale_never = never & older_than(z["created_at"], now, grace_days)
     in_scope = z["in_scope"].fillna(False).astype(bool)
     matched = z["entra_id"].notna()
-    intended = z["intended_user_type"].str.casefold().map(USER_TYPE_TO_ZOOM_TYPE)
+    intended = z["intended_user_type"].str.lower().map(USER_TYPE_TO_ZOOM_TYPE)
     intended = pd.to_numeric(intended, errors="coerce").astype("Int64")
     mismatch = (
         matched
@@ -397,13 +474,13 @@ def findings(
     }
     age_days = (now - z["last_login_time"]) / pd.Timedelta(days=1)
     created_days = (now - z["created_at"]) / pd.Timedelta(days=1)
-    label = licence_label(z["type"])
+    label = z["licence_type"] if "licence_type" in z.columns else licence_label(z["type"])
     parts = []
     for cat, mask in masks.items():
         idx = mask[mask].index
         if not len(idx):
             continue
-        sel = z.loc[idx]
+        sel = z.loc[idx, ["out_of_scope_reason", "intended_user_type", "type"]]
         if cat == "licensed_inactive":
             detail = pd.Series(
                 "last Zoom login "
@@ -454,43 +531,51 @@ def findings(
         frame["reclaimable"] = reclaim.fillna(False).astype(bool)
         parts.append(frame)
     if not parts:
-        return _shape(
-            pd.DataFrame(columns=["category", "detail", "reclaimable"]),
-            z,
-            label,
-            age_days,
-            snapshot,
-            inactive_days,
-        )
+        empty_hits = pd.DataFrame(
+            {"category": pd.Series(dtype="str"), "detail": pd.Series(dtype="str"),
+             "reclaimable": pd.Series(dtype=bool)}
+        )  # fmt: skip
+        return _shape(empty_hits, links, age_days, snapshot, inactive_days)
     hits = pd.concat(parts)
-    return _shape(hits, z, label, age_days, snapshot, inactive_days)
+    return _shape(hits, links, age_days, snapshot, inactive_days)
 
 
-def _shape(hits, z, label, age_days, snapshot, inactive_days) -> pd.DataFrame:
+def _shape(hits, links, age_days, snapshot, inactive_days) -> pd.DataFrame:
+    pos = hits.index.to_numpy()
+    hits = hits.reset_index(drop=True)
     idx = hits.index
-    sel = z.loc[idx]
-    act = _last_activity(snapshot)
-    email_key = sel["email"].str.casefold()
-    last_act = (
-        email_key.map(act.set_index("email_key")["zoom_last_activity"])
-        if len(act)
-        else (pd.Series(pd.NaT, index=idx, dtype="datetime64[us, UTC]"))
-    )
-    dsl = age_days[idx].round(1)
+    cols = [
+        "zoom_id",
+        "email",
+        "entra_id",
+        "licence_type",
+        "type",
+        "status",
+        "dept",
+        "intended_user_type",
+        "last_login_time",
+        "created_at",
+        "out_of_scope_reason",
+        "_eu",
+    ]
+    sel = links.frame[cols].take(pos).reset_index(drop=True)
+    ent = _entra_columns(sel, links.entra, idx)
+    last_act = _last_activity(snapshot, sel["email"].str.lower())
+    dsl = pd.Series(age_days.to_numpy()[pos], index=idx).round(1)
     near = (dsl - inactive_days).abs() <= LOGIN_BUFFER_DAYS
     note = pd.Series("", index=idx, dtype="str")
     note[near.fillna(False).astype(bool)] = (
         f"within Zoom's ~{LOGIN_BUFFER_DAYS}-day last_login_time buffer of the threshold"
     )
-    country = sel["usage_location"].fillna(sel["country"])
+    country = ent["usage_location"].fillna(ent["country"])
     out = pd.DataFrame(
         {
             "category": hits["category"].astype("str"),
             "zoom_id": sel["zoom_id"],
             "zoom_user_name": sel["email"],
-            "user_principal_name": sel["user_principal_name"],
+            "user_principal_name": ent["user_principal_name"].astype("str"),
             "entra_id": sel["entra_id"],
-            "licence_type": label[idx],
+            "licence_type": sel["licence_type"],
             "zoom_type": sel["type"],
             "zoom_status": sel["status"],
             "intended_user_type": sel["intended_user_type"].astype("str"),
@@ -499,9 +584,9 @@ def _shape(hits, z, label, age_days, snapshot, inactive_days) -> pd.DataFrame:
             "last_login_time": sel["last_login_time"],
             "days_since_login": dsl.astype("Float64"),
             "zoom_created_at": sel["created_at"],
-            "zoom_last_activity": pd.Series(last_act, index=idx).astype("datetime64[us, UTC]"),
-            "entra_account_enabled": sel["entra_account_enabled"].astype("boolean"),
-            "entra_last_sign_in": sel["entra_last_sign_in"],
+            "zoom_last_activity": last_act,
+            "entra_account_enabled": ent["entra_account_enabled"].astype("boolean"),
+            "entra_last_sign_in": ent["entra_last_sign_in"],
             "out_of_scope_reason": sel["out_of_scope_reason"].astype("str"),
             "reclaimable": hits["reclaimable"].astype(bool),
             "login_buffer_note": note,
@@ -518,13 +603,13 @@ def _shape(hits, z, label, age_days, snapshot, inactive_days) -> pd.DataFrame:
 def _breakdown(z: pd.DataFrame, key: pd.Series, reclaim_ids: pd.Series, name: str) -> pd.DataFrame:
     """Users per licence label for each value of ``key`` (NA -> ``(none)``)."""
     k = key.fillna("(none)").astype("str")
-    table = pd.crosstab(k, licence_label(z["type"]))
+    table = pd.crosstab(k, z["licence_type"])
     table.columns = [str(c) for c in table.columns]
     for col in ("Basic", "Licensed"):
         if col not in table.columns:
             table[col] = 0
     table.insert(0, "users", table.sum(axis=1))
-    rec = z["zoom_id"].isin(reclaim_ids).fillna(False)
+    rec = isin_text(z["zoom_id"], reclaim_ids)
     table["reclaimable"] = rec.groupby(k).sum().reindex(table.index, fill_value=0).astype(int)
     table.index.name = name
     return table.reset_index().sort_values(
@@ -536,40 +621,53 @@ def reclaim_plan(found: pd.DataFrame) -> pd.DataFrame:
     """Dry-run plan: one row per Zoom user with a reclaimable finding. Changes nothing.
 
     Columns: zoom_id, zoom_user_name, user_principal_name, current_type, proposed_type, action,
-    reasons (categories, ``;``-joined), excluded, detail.
+    reasons (categories in :data:`CATEGORIES` order, ``;``-joined), excluded (any of the
+    user's findings excluded), detail (the findings' details, `` | ``-joined).
     """
-    rec = found[found["reclaimable"]]
-    cols = [
-        "zoom_id",
-        "zoom_user_name",
-        "user_principal_name",
-        "current_type",
-        "proposed_type",
-        "action",
-        "reasons",
-        "excluded",
-        "detail",
-    ]
-    if rec.empty:
-        return pd.DataFrame({c: pd.Series(dtype="str") for c in cols}).astype({"excluded": bool})
-    key = rec["zoom_id"].fillna("email:" + rec["zoom_user_name"].fillna("")).rename("_key")
-    g = rec.groupby(key, sort=False)
-    first = g.first()
+    rec = found[found["reclaimable"].to_numpy(bool)]
+    cols = ["zoom_id", "zoom_user_name", "user_principal_name", "current_type",
+            "proposed_type", "action", "reasons", "excluded", "detail"]  # fmt: skip
+    key = rec["zoom_id"].fillna("email:" + rec["zoom_user_name"].fillna(""))
+    codes, uniques = pd.factorize(key)
+    n = len(uniques)
+    _, first = np.unique(codes, return_index=True)
+    head = rec.iloc[first] if n else rec
+    cat = rec["category"].to_numpy(object)
+    det = rec["detail"].fillna("").to_numpy(object)
+    bits = np.zeros(n, dtype=np.int64)
+    for k, c in enumerate(CATEGORIES):
+        sel = cat == c
+        bits[codes[sel]] |= 1 << k
+    combos = {b: ";".join(c for k, c in enumerate(CATEGORIES) if b >> k & 1)
+              for b in np.unique(bits).tolist()}  # fmt: skip
+    reasons = pd.Series(bits).map(combos).to_numpy(object)
+    counts = np.bincount(codes, minlength=n)
+    detail = det[first] if n else np.array([], dtype=object)
+    if n and counts.max() > 1:  # rows are in category order: append 2nd, 3rd, ... details
+        detail = detail.copy()
+        occurrence = pd.Series(codes).groupby(codes).cumcount().to_numpy()
+        for k in range(1, int(counts.max())):
+            rows = occurrence == k
+            detail[codes[rows]] = detail[codes[rows]] + " | " + det[rows]
+    excluded = np.bincount(codes, weights=rec["excluded"].to_numpy(float), minlength=n) > 0
     out = pd.DataFrame(
         {
-            "zoom_id": first["zoom_id"],
-            "zoom_user_name": first["zoom_user_name"],
-            "user_principal_name": first["user_principal_name"],
-            "current_type": first["licence_type"],
+            "zoom_id": head["zoom_id"].to_numpy(),
+            "zoom_user_name": head["zoom_user_name"].to_numpy(),
+            "user_principal_name": head["user_principal_name"].to_numpy(),
+            "current_type": head["licence_type"].to_numpy(),
             "proposed_type": "Basic",
-            "reasons": g["category"].agg(";".join),
-            "excluded": g["excluded"].any(),
-            "detail": g["detail"].agg(" | ".join),
-        }
-    ).reset_index(drop=True)
-    out["action"] = "would change type Licensed (2) -> Basic (1)"
-    out.loc[out["excluded"], "action"] = "none: excluded"
-    return out[cols].astype({"excluded": bool})
+            "action": np.where(excluded, "none: excluded",
+                               "would change type Licensed (2) -> Basic (1)"),
+            "reasons": reasons,
+            "excluded": excluded,
+            "detail": detail,
+        },
+        columns=cols,
+    )  # fmt: skip
+    text = [c for c in cols if c != "excluded"]
+    out[text] = out[text].astype("str")
+    return out.astype({"excluded": bool})
 
 
 def estimate(found: pd.DataFrame, price_per_seat: float | None, currency: str) -> pd.DataFrame:
@@ -627,19 +725,21 @@ def audit(
         from zoomaudit.reconcile import reconcile
 
         reconcile_result = reconcile(snapshot)
+    links = _links(snapshot, reconcile_result)
+    z = links.frame
     found = findings(
-        snapshot, reconcile_result, inactive_days=inactive_days, grace_days=grace_days
+        snapshot, reconcile_result, inactive_days=inactive_days, grace_days=grace_days, links=links
     )
+
     found, expired = _apply_exclusions(found, exclusions, snapshot.taken_at.date())
     found = found[list(FINDING_COLUMNS)]
-    z = _links(snapshot, reconcile_result)
     rec_ids = found.loc[found["reclaimable"] & ~found["excluded"], "zoom_id"].dropna()
     return LicenceAudit(
         findings=found,
         seats=seats(snapshot),
         basic_cap=basic_cap(snapshot),
         by_department=_breakdown(z, z["dept"], rec_ids, "department"),
-        by_country=_breakdown(z, z["usage_location"].fillna(z["country"]), rec_ids, "country"),
+        by_country=_breakdown(z, _country(links), rec_ids, "country"),
         reclaim=reclaim_plan(found),
         estimate=estimate(found, price_per_seat, currency),
         unknown_types=unknown_types(snapshot.table("zoom_users")),
