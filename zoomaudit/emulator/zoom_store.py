@@ -234,13 +234,22 @@ class ZoomStore:
             new.index = [label]
         merged = pd.concat([df, new], ignore_index=label is None)
         self.tenant.zoom_users = merged
-        cache.rows.append({c: row.get(c) for c in df.columns})
+        new_row = {c: row.get(c) for c in df.columns}
+        cache.rows.append(new_row)
         cache.labels = list(merged.index)
         for items in cache.items.values():
             items.append(None)
-        cache.reindex()
+        pos = len(cache.rows) - 1  # appended last, so other positions stay valid
+        cache.by_id[new_row["id"]] = pos
+        cache.by_email[str(new_row["email"]).lower()] = pos
+        if cache._positions is not None:
+            status = new_row.get("status") or ""
+            cache._positions["*"].append(pos)
+            cache._positions.setdefault(status, []).append(pos)
+            if status != "pending":
+                cache._positions["listed"].append(pos)
         self._commit(cache)
-        return cache.rows[-1]
+        return new_row
 
     def delete(self, row: dict) -> None:
         cache = self.cache()
