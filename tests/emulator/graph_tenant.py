@@ -13,6 +13,7 @@ Layout (names are what the tests look up; ids are uuid5 of the name):
 from __future__ import annotations
 
 import uuid
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 import pandas as pd
@@ -213,3 +214,16 @@ def client(emu, token: str = "test-token"):
     return httpx.Client(
         base_url=emu.graph_url, headers={"Authorization": f"Bearer {token}"}, timeout=10
     )
+
+
+@contextmanager
+def shared():
+    """An emulator for a module of read-only tests (one start and stop per module)."""
+    from zoomaudit.emulator.core import Clock
+    from zoomaudit.emulator.server import Emulator
+
+    emu = Emulator(build_tiny_tenant(), zoom=False, clock=Clock(NOW, ticking=False)).start()
+    try:
+        yield emu
+    finally:
+        emu.stop()

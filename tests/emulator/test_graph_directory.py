@@ -3,21 +3,35 @@
 from __future__ import annotations
 
 import pytest
-from graph_tenant import ROLE_LICENSED, ROLE_USER, client, gid, start
+from graph_tenant import ROLE_LICENSED, ROLE_USER, client, gid, shared, start
 
 from zoomaudit.emulator.core import EmulatorOptions
 
 EVENTUAL = {"ConsistencyLevel": "eventual"}
 
 
-@pytest.fixture
-def emu(make_emulator):
-    return start(make_emulator)
+@pytest.fixture(scope="module")
+def emu():
+    """Shared by the read-only tests of this module."""
+    with shared() as running:
+        yield running
 
 
 @pytest.fixture
 def graph(emu):
     with client(emu) as c:
+        yield c
+
+
+@pytest.fixture
+def fresh(make_emulator):
+    """An emulator of its own, for tests that inject faults or change the tenant."""
+    return start(make_emulator)
+
+
+@pytest.fixture
+def fgraph(fresh):
+    with client(fresh) as c:
         yield c
 
 
@@ -113,46 +127,46 @@ def test_assigned_to_filters_by_principal_display_name(graph, emu):
     assert [i["principalId"] for i in resp.json()["value"]] == [gid("Zoom Pilot")]
 
 
-def test_post_assignment_sets_server_fields_and_ignores_odata_type(graph, emu):
-    sp = emu.tenant.service_principal["id"]
+def test_post_assignment_sets_server_fields_and_ignores_odata_type(fgraph, fresh):
+    sp = fresh.tenant.service_principal["id"]
     body = {"@odata.type": "#microsoft.graph.appRoleAssignment", "principalId": gid("u07"),
             "resourceId": sp, "appRoleId": ROLE_LICENSED}  # fmt: skip
-    resp = graph.post(f"/servicePrincipals/{sp}/appRoleAssignedTo", json=body)
+    resp = fgraph.post(f"/servicePrincipals/{sp}/appRoleAssignedTo", json=body)
     assert resp.status_code == 201
     created = resp.json()
     assert created["principalType"] == "User" and created["principalDisplayName"] == "User 07"
     assert created["resourceDisplayName"] == "Zoom" and created["createdDateTime"]
     assert len(created["id"]) == 43 and "-" not in created["id"][8:9]  # opaque, not a GUID
-    listed = graph.get(f"/servicePrincipals/{sp}/appRoleAssignedTo").json()["value"]
+    listed = fgraph.get(f"/servicePrincipals/{sp}/appRoleAssignedTo").json()["value"]
     assert created["id"] in ids(listed)
-    dup = graph.post(f"/servicePrincipals/{sp}/appRoleAssignedTo", json=body)
+    dup = fgraph.post(f"/servicePrincipals/{sp}/appRoleAssignedTo", json=body)
     assert dup.status_code == 400
-    writes = emu.state.journal.state_changing("graph")
+    writes = fresh.state.journal.state_changing("graph")
     assert [(w.method, w.status) for w in writes] == [("POST", 201)]
 
 
-def test_post_assignment_to_group_and_bad_inputs(graph, emu):
-    sp = emu.tenant.service_principal["id"]
+def test_post_assignment_to_group_and_bad_inputs(fgraph, fresh):
+    sp = fresh.tenant.service_principal["id"]
     url = f"/servicePrincipals/{sp}/appRoleAssignedTo"
     zero = "00000000-0000-0000-0000-000000000000"  # default access
-    group = graph.post(
+    group = fgraph.post(
         url, json={"principalId": gid("Other"), "resourceId": sp, "appRoleId": zero}
     )
     assert group.status_code == 201 and group.json()["principalType"] == "Group"
-    role = graph.post(url, json={"principalId": gid("u08"), "resourceId": sp,
+    role = fgraph.post(url, json={"principalId": gid("u08"), "resourceId": sp,
                                  "appRoleId": gid("no-such-role")})  # fmt: skip
     assert role.status_code == 400
-    who = graph.post(url, json={"principalId": gid("ghost"), "resourceId": sp,
+    who = fgraph.post(url, json={"principalId": gid("ghost"), "resourceId": sp,
                                 "appRoleId": ROLE_USER})  # fmt: skip
     assert who.status_code == 404
 
 
-def test_delete_assignment_then_404(graph, emu):
-    sp = emu.tenant.service_principal["id"]
+def test_delete_assignment_then_404(fgraph, fresh):
+    sp = fresh.tenant.service_principal["id"]
     url = f"/servicePrincipals/{sp}/appRoleAssignedTo/assign-u00-licensed"
-    assert graph.delete(url).status_code == 204
-    assert graph.delete(url).status_code == 404
-    listed = graph.get(f"/servicePrincipals/{sp}/appRoleAssignedTo").json()["value"]
+    assert fgraph.delete(url).status_code == 204
+    assert fgraph.delete(url).status_code == 404
+    listed = fgraph.get(f"/servicePrincipals/{sp}/appRoleAssignedTo").json()["value"]
     assert "assign-u00-licensed" not in ids(listed)
 
 
@@ -188,20 +202,20 @@ def _delta(graph, url: str, **kw) -> tuple[list[dict], str]:
     return items, page["@odata.deltaLink"]
 
 
-def test_delta_round_with_changes_and_removals(graph, emu):
-    items, link = _delta(graph, "/users/delta", params={"$select": "id,displayName"},
+def test_delta_round_with_changes_and_removals(fgraph, fresh):
+    items, link = _delta(fgraph, "/users/delta", params={"$select": "id,displayName"},
                          headers={"Prefer": "odata.maxpagesize=4"})  # fmt: skip
     assert len(items) == 11 and set(items[0]) == {"id", "displayName"}
-    again, link2 = _delta(graph, link)
+    again, link2 = _delta(fgraph, link)
     assert again == []
-    tenant = emu.tenant
+    tenant = fresh.tenant
     with tenant.lock:
         users = tenant.users.copy()
         users.loc[users["id"] == gid("u03"), "displayName"] = "Renamed"
         users.loc[users["id"] == gid("u04"), "deletedDateTime"] = "2025-03-01T00:00:00Z"
         tenant.users = users[users["id"] != gid("u05")].reset_index(drop=True)
         tenant.touch()
-    changes, _ = _delta(graph, link2)
+    changes, _ = _delta(fgraph, link2)
     by_id = {c["id"]: c for c in changes}
     assert by_id[gid("u03")]["displayName"] == "Renamed"
     assert by_id[gid("u04")]["@removed"] == {"reason": "changed"}
@@ -209,9 +223,9 @@ def test_delta_round_with_changes_and_removals(graph, emu):
     assert len(changes) == 3
 
 
-def test_delta_latest_and_expired_tokens(graph, emu):
-    latest = graph.get("/users/delta", params={"$deltatoken": "latest"}).json()
+def test_delta_latest_and_expired_tokens(fgraph, fresh):
+    latest = fgraph.get("/users/delta", params={"$deltatoken": "latest"}).json()
     assert latest["value"] == [] and "@odata.deltaLink" in latest
-    emu.state.clock.advance(8 * 86400)
-    resp = graph.get(latest["@odata.deltaLink"])
+    fresh.state.clock.advance(8 * 86400)
+    resp = fgraph.get(latest["@odata.deltaLink"])
     assert resp.status_code == 400 and resp.json()["error"]["code"] == "syncStateNotFound"

@@ -4,21 +4,35 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from graph_tenant import SKU_E5, client, gid, start
+from graph_tenant import SKU_E5, client, gid, shared, start
 
 from zoomaudit.emulator.core import EmulatorOptions
 
 EVENTUAL = {"ConsistencyLevel": "eventual"}
 
 
-@pytest.fixture
-def emu(make_emulator):
-    return start(make_emulator)
+@pytest.fixture(scope="module")
+def emu():
+    """Shared by the read-only tests of this module."""
+    with shared() as running:
+        yield running
 
 
 @pytest.fixture
 def graph(emu):
     with client(emu) as c:
+        yield c
+
+
+@pytest.fixture
+def fresh(make_emulator):
+    """An emulator of its own, for tests that inject faults or change the tenant."""
+    return start(make_emulator)
+
+
+@pytest.fixture
+def fgraph(fresh):
+    with client(fresh) as c:
         yield c
 
 
@@ -45,16 +59,16 @@ def test_live_users_exclude_the_soft_deleted(graph):
     assert gid("u11") not in {u["id"] for u in items}
 
 
-def test_empty_page_fault_keeps_the_next_link(emu, graph):
-    emu.state.faults.add("graph", "/users$", "empty-page")
-    items, pages = pull(graph, "/users", params={"$top": "5"})
+def test_empty_page_fault_keeps_the_next_link(fresh, fgraph):
+    fresh.state.faults.add("graph", "/users$", "empty-page")
+    items, pages = pull(fgraph, "/users", params={"$top": "5"})
     assert pages[0]["value"] == [] and "@odata.nextLink" in pages[0]
     assert len(items) == 11
 
 
-def test_short_page_fault_loses_items_but_count_stays(emu, graph):
-    emu.state.faults.add("graph", "/users$", "short")
-    items, pages = pull(graph, "/users", params={"$top": "6", "$count": "true"}, headers=EVENTUAL)
+def test_short_page_fault_loses_items_but_count_stays(fresh, fgraph):
+    fresh.state.faults.add("graph", "/users$", "short")
+    items, pages = pull(fgraph, "/users", params={"$top": "6", "$count": "true"}, headers=EVENTUAL)
     assert pages[0]["@odata.count"] == 11
     assert len(items) < 11
 

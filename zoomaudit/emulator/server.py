@@ -58,10 +58,14 @@ class ServerThread:
         self.port = self.server.servers[0].sockets[0].getsockname()[1]
         return self.port
 
-    def stop(self) -> None:
+    def signal_stop(self) -> None:
         self.server.should_exit = True
         self.server.force_exit = True  # don't wait for clients' idle keep-alive connections
-        self.thread.join(timeout=10)
+
+    def stop(self) -> None:
+        self.signal_stop()
+        if self.thread.is_alive():
+            self.thread.join(timeout=10)
 
 
 def _zoom_available() -> bool:
@@ -150,6 +154,8 @@ class Emulator:
         server.start()
 
     def stop(self) -> None:
+        for server in self._servers.values():  # all at once: each takes a loop tick to stop
+            server.signal_stop()
         for server in self._servers.values():
             server.stop()
         self._servers.clear()
