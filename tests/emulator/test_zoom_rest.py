@@ -201,3 +201,11 @@ def test_operation_logs_record_writes(client):
         "/v2/report/operationlogs", params={"from": "2026-11-01", "to": "2026-11-02"}
     )
     assert [e["operation_detail"] for e in logs.json()["operation_logs"]] == [f"Update User {ANA}"]
+
+
+def test_page_token_ttl_is_configurable():
+    state = zs.make_state(zs.small_tenant(extra_users=70), page_token_ttl=60)
+    with zs.serve(state) as served, served.client() as c:
+        token = c.get("/v2/users").json()["next_page_token"]
+        served.state.clock.advance(61)
+        assert c.get("/v2/users", params={"next_page_token": token}).status_code == 400

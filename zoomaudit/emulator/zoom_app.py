@@ -144,7 +144,7 @@ class ZoomContext:
         self.state = state
         self.store = ZoomStore(state)
         self.limiter = RateLimiter(state)
-        self.page_tokens = rest.PageTokens(state.clock, state.options.page_token_ttl)
+        self.page_tokens = rest.PageTokens(state.clock, state.options)
         self.operation_logs: list[dict] = []
         self._rid = itertools.count(1)
 

@@ -30,9 +30,9 @@ class RestFail(Exception):
 class PageTokens:
     """Opaque page tokens: token -> (kind, params, offset, issued on the clock)."""
 
-    def __init__(self, clock, ttl: float):
+    def __init__(self, clock, options):
         self.clock = clock
-        self.ttl = ttl
+        self.options = options  # page_token_ttl is read per request, so tests may change it
         self._tokens: dict[str, tuple] = {}
 
     def issue(self, kind: str, params: tuple, offset: int) -> str:
@@ -45,7 +45,7 @@ class PageTokens:
         # Zoom's code for a stale token is not documented [U]; 300 is its generic validation code
         if entry is None or entry[0] != kind or entry[1] != params:
             raise RestFail(400, 300, "The next page token is invalid or expired.")
-        if self.clock.monotonic() - entry[3] > self.ttl:
+        if self.clock.monotonic() - entry[3] > self.options.page_token_ttl:
             del self._tokens[token]
             raise RestFail(400, 300, "The next page token is invalid or expired.")
         return entry[2]

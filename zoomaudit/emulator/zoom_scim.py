@@ -140,6 +140,12 @@ def _trim(item: dict, attributes: str | None, excluded: str | None) -> dict:
 
 # ---- list ----------------------------------------------------------------------------------
 async def list_users(ctx, request: Request, prefix: str) -> Response:
+    """``GET /Users``: 1-based startIndex, count clamped to options, filters, reduced items.
+
+    Route faults: ``empty-page`` (no Resources, totals unchanged), ``short=N`` (N items fewer
+    than ``itemsPerPage`` announces; default half the page), ``shift=N`` (N users before this
+    offset are deleted, or N added when the offset is 1, before the page is served).
+    """
     options, store = ctx.options, ctx.store
     q = request.query_params
     start = max(1, _int_param(q.get("startIndex"), 1))
