@@ -224,3 +224,15 @@ def wave_progress(progress: pd.DataFrame, *, title: str = "Wave progress") -> go
     )
     fig.update_layout(barmode="stack", yaxis_title=None)
     return fig
+
+
+def failures_over_time(failed: pd.DataFrame, freq: str = "D") -> go.Figure:
+    """Failed provisioning events per period, stacked by normalised error code
+    (``provlogs.failures`` output)."""
+    return over_time(
+        failed,
+        "activity_at",
+        color="error_code_normalized",
+        freq=freq,
+        title="Failed provisioning events",
+    )

@@ -13,6 +13,16 @@ import json
 
 import pandas as pd
 
+#: columns of the failed-events explorer (``provlogs.failures`` output)
+FAILED_EVENT_COLUMNS = [
+    "activity_at",
+    "user_principal_name",
+    "action",
+    "error_code_normalized",
+    "error_reason",
+    "cause",
+    "fix",
+]
 #: largest table (bytes of JSON data) embedded in a report before downsampling
 MAX_BYTES = 2_000_000
 

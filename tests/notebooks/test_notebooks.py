@@ -172,6 +172,8 @@ def test_executed_notebooks_pass_nbval_lax(report_run, tmp_path):
             "-q",
             "-n",
             "2",
+            "--dist",
+            "loadfile",
             "-o",
             "addopts=",
             str(tmp_path),
@@ -181,6 +183,7 @@ def test_executed_notebooks_pass_nbval_lax(report_run, tmp_path):
         text=True,
         timeout=600,
     )
+    (tmp_path / "nbval.log").write_text(proc.stdout + proc.stderr)
     assert proc.returncode == 0, proc.stdout[-3000:]
     passed = re.search(r"(\d+) passed", proc.stdout)
     assert passed and int(passed.group(1)) >= 5 * 8, proc.stdout[-500:]
