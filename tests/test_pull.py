@@ -4,6 +4,7 @@ never reach a file or a log line."""
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 
@@ -12,7 +13,7 @@ import pytest
 
 from zoomaudit import frames
 from zoomaudit.config import Secret, Settings
-from zoomaudit.emulator.core import EmulatorOptions
+from zoomaudit.emulator.core import EmulatorOptions, FaultPlan
 from zoomaudit.errors import (
     IncompleteDataError,
     PermissionDeniedError,
@@ -34,7 +35,11 @@ KEYS = {
     "scoping_filters": ["job_id", "rule_id", "group_index", "source_attribute", "operator"],
     "sync_jobs": ["job_id"],
     "entra_app": ["sp_id"],
+    "entra_groups": ["group_id"],
+    "zoom_domains": ["domain"],
+    "provisioning_events": ["event_id"],
 }
+JSON_COLUMNS = ("modified_properties", "steps")
 
 
 def settings_for(emu, **overrides) -> Settings:
@@ -92,6 +97,21 @@ def assert_equals_truth(snap, emu, tables=tuple(KEYS)) -> None:
                 assert row.last_count_escrowed == last.get("countEscrowed")
             assert list(got["job_id"]) == sorted(jobs)
             continue
+        if table == "entra_groups":
+            # the pull reads the assigned groups (and --candidate-groups), not every group
+            want = want[want["assigned"].fillna(False) | want["candidate"].fillna(False)]
+            want = want.reset_index(drop=True)
+        if table == "provisioning_events":
+            # only the pulled window (since_days before the emulator's now) is expected
+            since = emu.state.clock.now() - pd.Timedelta(
+                days=snap.manifest["options"]["since_days"]
+            )
+            want = want[want["activity_at"] > since].reset_index(drop=True)
+            for col in JSON_COLUMNS:
+                assert [json.loads(v) for v in got[col]] == [json.loads(v) for v in want[col]]
+                got, want = got.drop(columns=col), want.drop(columns=col)
+            pd.testing.assert_frame_equal(got, want, obj=table)
+            continue
         assert got.shape == want.shape, (table, got.shape, want.shape)
         got, want = _known_differences(table, got, want)
         pd.testing.assert_frame_equal(got, frames.conform(want, table), obj=table)
@@ -99,7 +119,7 @@ def assert_equals_truth(snap, emu, tables=tuple(KEYS)) -> None:
 
 def test_full_pull_equals_the_generated_truth(make_emulator, tmp_path):
     emu = make_emulator(users=1500, seed=3)
-    path = pull(settings_for(emu), out=tmp_path, policy=fast_policy())
+    path = pull(settings_for(emu), out=tmp_path, policy=fast_policy(), now=emu.state.clock.now())
     snap = load(path)
     assert snap.complete and snap.manifest["source"] == "api"
     assert_equals_truth(snap, emu)
@@ -109,6 +129,7 @@ def test_full_pull_equals_the_generated_truth(make_emulator, tmp_path):
     assert snap.manifest["tenant"]["app_id"] == emu.tenant.service_principal["appId"]
     assert snap.schemas  # schema/<job>.json
     assert (path / "raw" / "entra" / "users.jsonl.gz").is_file()
+    assert len(snap.table("provisioning_events")) > 0 and len(snap.table("zoom_plans")) > 0
     assert path.name.endswith(emu.tenant.tenant_id)
 
 
@@ -156,13 +177,11 @@ def test_interrupted_pull_leaves_earlier_snapshots_and_no_temp_dir(
 ):
     emu = make_emulator(users=120, seed=2)
     earlier = pull(settings_for(emu), out=tmp_path, policy=fast_policy())
-    emu.state.faults.faults.extend(
-        __import__("zoomaudit.emulator.core", fromlist=["FaultPlan"])
-        .FaultPlan.parse(faults)
-        .faults
-    )
+    emu.state.faults.faults.extend(FaultPlan.parse(faults).faults)
+    short_budget = fast_policy()
+    short_budget.max_attempts = 3
     with pytest.raises(error):
-        pull(settings_for(emu), out=tmp_path, policy=fast_policy())
+        pull(settings_for(emu), out=tmp_path, policy=short_budget)
     assert sorted(os.listdir(tmp_path)) == [earlier.name]
     assert load(earlier).complete
 
@@ -287,3 +306,41 @@ def test_secrets_never_reach_files_or_logs(make_emulator, tmp_path, caplog):
     for secret in planted + issued:
         assert all(secret.encode() not in b for b in blobs), secret
         assert secret not in caplog.text
+
+
+def test_candidate_groups_by_name_and_id_with_nested_members(make_emulator, tmp_path):
+    from zoomaudit.emulator.to_snapshot import group_members
+
+    emu = make_emulator(users=200, seed=9)
+    t = emu.tenant
+    assigned = set(t.assignments.loc[t.assignments["principalType"] == "Group", "principalId"])
+    others = t.groups[~t.groups["id"].isin(assigned)].sort_values("id")
+    by_name, by_id = others.iloc[0], others.iloc[-1]
+    snap = load(
+        pull(
+            settings_for(emu),
+            out=tmp_path,
+            policy=fast_policy(),
+            sources=("entra",),
+            candidate_groups=(by_name["displayName"], by_id["id"]),
+        )
+    )
+    groups = snap.table("entra_groups").set_index("group_id")
+    assert groups.loc[by_name["id"], "candidate"] and not groups.loc[by_name["id"], "assigned"]
+    assert groups.loc[by_id["id"], "candidate"]
+    got = snap.table("entra_group_members")
+    for gid in (by_name["id"], by_id["id"]):
+        want = group_members(t, [gid])
+        mine = got[got["group_id"] == gid]
+        assert dict(zip(mine["member_id"], mine["direct"], strict=True)) == dict(
+            zip(want["member_id"], want["direct"], strict=True)
+        )
+
+
+def test_unknown_candidate_group_is_one_clear_error(make_emulator, tmp_path):
+    from zoomaudit.errors import LookupFailedError
+
+    emu = make_emulator(users=50, seed=9)
+    with pytest.raises(LookupFailedError, match="no group with id or display name 'Nope'"):
+        pull(settings_for(emu), out=tmp_path, policy=fast_policy(), candidate_groups=("Nope",))
+    assert os.listdir(tmp_path) == []

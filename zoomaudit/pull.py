@@ -16,6 +16,7 @@ import logging
 import threading
 import time
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from pathlib import Path
 
 from zoomaudit import __version__, convert, progress
@@ -73,6 +74,7 @@ def pull(
     policy: RetryPolicy | None = None,
     graph_credential=None,
     activities: bool = True,
+    now: datetime | None = None,
 ) -> Path:
     """Pull Entra and/or Zoom into a new snapshot under ``out`` (default ``settings.data_dir``).
 
@@ -86,6 +88,8 @@ def pull(
         policy: retry policy (tests pass short delays).
         graph_credential: an async TokenCredential overriding the one settings select.
         activities: also read Zoom's sign-in activity report (skipped if not permitted).
+        now: the end of the log/report windows (default: the local clock; tests pass the
+            emulator's clock).
 
     Returns:
         The path of the new snapshot directory.
@@ -100,6 +104,7 @@ def pull(
         policy=policy,
         graph_credential=graph_credential,
         activities=activities,
+        now=now,
     )
     return run_sync(coro)
 
@@ -137,6 +142,7 @@ async def pull_async(
     policy: RetryPolicy | None = None,
     graph_credential=None,
     activities: bool = True,
+    now: datetime | None = None,
     graph_transport=None,
     zoom_transport=None,
 ) -> Path:
@@ -169,7 +175,11 @@ async def pull_async(
         "source": "api",
         "kit_version": __version__,
         "sources": list(sources),
-        "options": {"since_days": since_days, "candidate_groups": list(candidate_groups)},
+        "options": {
+            "since_days": since_days,
+            "window_end": (now or datetime.now(UTC)).isoformat(),
+            "candidate_groups": list(candidate_groups),
+        },
         "tenant": {"tenant_id": settings.tenant_id, "zoom_account_id": settings.zoom_account_id},
         "base_urls": {},
         "queries": {},
@@ -198,7 +208,7 @@ async def pull_async(
                             stats,
                             policy,
                             sink_for("entra"),
-                            since_days,
+                            (since_days, now),
                             tuple(candidate_groups),
                             graph_credential,
                             graph_transport,
@@ -215,7 +225,7 @@ async def pull_async(
                             stats,
                             policy,
                             sink_for("zoom"),
-                            since_days,
+                            (since_days, now),
                             activities,
                             zoom_transport,
                         )
@@ -279,7 +289,7 @@ async def _entra(
     stats,
     policy,
     sink,
-    since_days,
+    since,
     candidate_groups,
     credential,
     transport,
@@ -311,7 +321,7 @@ async def _entra(
             )
             results = await asyncio.gather(
                 _groups(g, sp["id"], candidate_groups),
-                g.provisioning_logs(sp["id"], since_days),
+                g.provisioning_logs(sp["id"], since[0], now=since[1]),
                 g.sync_jobs(sp["id"]),
             )
             return sp, results
@@ -420,7 +430,7 @@ async def _zoom(
     stats,
     policy,
     sink,
-    since_days,
+    since,
     activities,
     transport,
 ) -> None:
@@ -439,7 +449,7 @@ async def _zoom(
             z.rest_users("pending"),
             z.plans(),
             z.domains(),
-            z.activities(since_days) if activities else _none(),
+            z.activities(since[0], now=since[1]) if activities else _none(),
         )
     finally:
         await z.aclose()

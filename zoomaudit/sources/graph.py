@@ -445,9 +445,11 @@ class GraphSource:
         )
 
     async def provisioning_logs(
-        self, sp_id: str, since_days: int
+        self, sp_id: str, since_days: int, *, now: datetime | None = None
     ) -> tuple[list[dict], int | None]:
-        since = (datetime.now(UTC) - timedelta(days=since_days)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        since = ((now or datetime.now(UTC)) - timedelta(days=since_days)).strftime(
+            "%Y-%m-%dT%H:%M:%SZ"
+        )
         flt = f"servicePrincipal/id eq '{_q(sp_id)}' and activityDateTime gt {since}"
         try:
             return await self.collect(

@@ -311,11 +311,13 @@ class ZoomSource:
         self.sink("managed_domains", content)
         return list(body.get("domains") or [])
 
-    async def activities(self, since_days: int) -> list[dict] | None:
+    async def activities(
+        self, since_days: int, *, now: datetime | None = None
+    ) -> list[dict] | None:
         """Sign-in/out activity over the last ``since_days`` (max 6 months), in windows of at
         most 28 days; None (and a reason in ``unavailable``) when the account may not read it."""
         url = self.settings.zoom_api_url.rstrip("/") + "/report/activities"
-        today = datetime.now(UTC).date()
+        today = (now or datetime.now(UTC)).astimezone(UTC).date()
         start = max(today - timedelta(days=since_days), today - timedelta(days=180))
         out: list[dict] = []
         for lo, hi in _windows(start, today, 28):
