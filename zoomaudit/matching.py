@@ -10,7 +10,10 @@ other addresses never produce a match here: ``reconcile`` only uses them to expl
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from zoomaudit.snapshot import Snapshot
 
@@ -30,20 +33,44 @@ ZOOM_COLUMNS = (
     "user_type",
     "license_type",
     "in_scim",
+    "user_name_key",
 )
 
 _STATUS_RANK = {"active": 0, "inactive": 1, "pending": 2}
 
 
+def arrow(values: pd.Series) -> pa.Array:
+    """A text column as one Arrow large_string array (zero-copy for ``str`` columns)."""
+    if values.dtype != "str":
+        values = values.astype("str")
+    arr = pa.array(values)
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    if arr.type != pa.large_string():
+        arr = arr.cast(pa.large_string())
+    return arr
+
+
+def key_array(arr: pa.Array) -> pa.Array:
+    """Arrow form of :func:`normalize_key` (empty -> null)."""
+    k = pc.utf8_trim_whitespace(pc.utf8_lower(pc.utf8_normalize(arr, "NFC")))
+    return pc.if_else(pc.equal(k, ""), pa.scalar(None, pa.large_string()), k)
+
+
 def normalize_key(values: pd.Series) -> pd.Series:
-    """The matching key: Unicode NFC, lower-cased, surrounding whitespace stripped."""
-    s = values.astype("str")
-    non_ascii = ~s.str.isascii().fillna(True).astype(bool)
-    if non_ascii.any():
-        s = s.copy()
-        s[non_ascii] = s[non_ascii].str.normalize("NFC")
-    s = s.str.lower().str.strip()
-    return s.mask(s == "")
+    """The matching key: Unicode NFC, lower-cased, surrounding whitespace stripped.
+
+    Empty strings become NA. Returns a ``str`` Series with the index of ``values``.
+    """
+    return pd.Series(key_array(arrow(values)), dtype="str", index=values.index)
+
+
+def positions(keys: pa.Array | pd.Series, table: pa.Array | pd.Series) -> np.ndarray:
+    """For each key, the position of its first occurrence in ``table`` (-1: absent or null)."""
+    k = keys if isinstance(keys, pa.Array) else arrow(keys)
+    t = table if isinstance(table, pa.Array) else arrow(table)
+    pos = pc.index_in(k, value_set=t, skip_nulls=True)
+    return pc.fill_null(pos, -1).to_numpy(zero_copy_only=False).astype(np.int64)
 
 
 def zoom_accounts(snapshot: Snapshot) -> pd.DataFrame:
@@ -88,7 +115,18 @@ def zoom_accounts(snapshot: Snapshot) -> pd.DataFrame:
     )
     with_id = r[r["zoom_id"].notna()].drop_duplicates("zoom_id")
     no_id = r[r["zoom_id"].isna()].copy()
-    joined = s.merge(with_id, on="zoom_id", how="outer")
+    rpos = positions(s["zoom_id"], with_id["zoom_id"])
+    taken = with_id.drop(columns="zoom_id").reset_index(drop=True)
+    taken = taken.take(np.where(rpos < 0, 0, rpos)) if len(taken) else taken.reindex(range(len(s)))
+    taken = (
+        taken.reset_index(drop=True).mask(pd.Series(rpos < 0), pd.NA)
+        if (rpos < 0).any() and len(taken)
+        else taken.reset_index(drop=True)
+    )
+    rest_only = with_id[positions(with_id["zoom_id"], s["zoom_id"]) < 0]
+    joined = pd.concat(
+        [pd.concat([s.reset_index(drop=True), taken], axis=1), rest_only], ignore_index=True
+    )
     # pending invites without an id: attach to a SCIM row of the same userName if any
     if len(no_id):
         no_id["_k"] = normalize_key(no_id["email"])
@@ -122,6 +160,7 @@ def zoom_accounts(snapshot: Snapshot) -> pd.DataFrame:
     out["user_type"] = joined["user_type"].astype("str").fillna(derived)
     out["license_type"] = lic
     out["in_scim"] = joined["in_scim"].fillna(False).astype(bool)
+    out["user_name_key"] = normalize_key(out["user_name"])
     return out[list(ZOOM_COLUMNS)].reset_index(drop=True)
 
 
@@ -133,58 +172,76 @@ def match(
     Args:
         expected: ``mapping.simulate`` output (needs ``entra_id`` and the ``on`` columns).
         zoom: :func:`zoom_accounts` output (or any frame with ``user_name`` and ``zoom_id``;
-            ``zoom_key``/``status`` are used when present).
+            ``zoom_key``/``status``/``<col>_key`` are used when present).
         on: matching columns in precedence order (default ``expected.attrs["matching"]`` or
             ``["user_name"]``). A user whose first attribute is null is tried on the next.
 
     Returns:
         One row per matched Entra user: entra_id, zoom_key, zoom_id, match_key, matched_on,
         candidates (Int64: Zoom users sharing the key; >1 means Entra would report
-        DuplicateTargetEntries; we pick active, then inactive, then pending, then zoom_key).
+        DuplicateTargetEntries; we pick active, then inactive, then pending, then zoom_key),
+        expected_row and zoom_row (int positions in ``expected`` and ``zoom``).
     """
     on = list(on or expected.attrs.get("matching") or ["user_name"])
-    z = zoom.copy()
-    if "zoom_key" not in z.columns:
-        z["zoom_key"] = z["zoom_id"].astype("str")
-    rank = z["status"].map(_STATUS_RANK).fillna(3) if "status" in z.columns else 0
-    z = z.assign(_rank=rank)
+    zoom_key = zoom["zoom_key"] if "zoom_key" in zoom.columns else zoom["zoom_id"]
+    rank = (
+        zoom["status"].map(_STATUS_RANK).fillna(3).to_numpy()
+        if "status" in zoom.columns
+        else np.zeros(len(zoom))
+    )
     parts: list[pd.DataFrame] = []
-    todo = expected[["entra_id", *[c for c in on if c in expected.columns]]]
+    todo = np.arange(len(expected))
     for col in on:
-        if col not in todo.columns or col not in z.columns or not len(todo):
+        if col not in expected.columns or col not in zoom.columns or not len(todo):
             continue
-        keys = normalize_key(todo[col])
-        left = pd.DataFrame(
-            {"entra_id": todo["entra_id"].to_numpy(), "match_key": keys.to_numpy()}
+        keys = key_array(arrow(expected[col].iloc[todo]))
+        zk = (
+            arrow(zoom[f"{col}_key"])
+            if f"{col}_key" in zoom.columns
+            else key_array(arrow(zoom[col]))
         )
-        left = left[left["match_key"].notna()]
-        zk = pd.DataFrame(
-            {
-                "match_key": normalize_key(z[col]).to_numpy(),
-                "zoom_key": z["zoom_key"].to_numpy(),
-                "zoom_id": z["zoom_id"].to_numpy(),
-                "_rank": pd.Series(z["_rank"]).to_numpy(),
-            }
-        ).dropna(subset=["match_key"])
-        zk = zk.sort_values(["match_key", "_rank", "zoom_key"], kind="stable")
-        counts = zk.groupby("match_key", sort=False).size().rename("candidates")
-        zk = zk.drop_duplicates("match_key").set_index("match_key")
-        zk = zk.join(counts)
-        m = left.join(zk, on="match_key", how="inner")
-        m["matched_on"] = col
-        parts.append(m)
+        zkeys = pd.Series(zk, dtype="str")
+        candidates = np.ones(len(zoom), dtype=np.int64)
+        dup = zkeys.duplicated(keep=False).to_numpy(bool) & zkeys.notna().to_numpy(bool)
+        order = np.arange(len(zoom))
+        if dup.any():  # several Zoom users share a key: the best one first, and count them
+            d = pd.DataFrame({"k": zkeys[dup].to_numpy(), "r": rank[dup],
+                              "z": zoom_key[dup].to_numpy(), "i": order[dup]})  # fmt: skip
+            d = d.sort_values(["k", "r", "z"], kind="stable")
+            candidates[d["i"].to_numpy()] = d.groupby("k")["i"].transform("size").to_numpy()
+            order = np.concatenate([d["i"].to_numpy(), order[~dup]])
+            zk = zk.take(pa.array(order))
+        pos = positions(keys, zk)
+        hit = pos >= 0
+        zrow = order[pos[hit]]
+        parts.append(
+            pd.DataFrame(
+                {
+                    "entra_id": expected["entra_id"].to_numpy()[todo[hit]],
+                    "zoom_key": zoom_key.to_numpy()[zrow],
+                    "zoom_id": zoom["zoom_id"].to_numpy()[zrow],
+                    "match_key": pd.Series(keys, dtype="str").to_numpy()[hit],
+                    "matched_on": col,
+                    "candidates": candidates[zrow],
+                    "expected_row": todo[hit],
+                    "zoom_row": zrow,
+                }
+            )
+        )
         # a user is tried on the next attribute only when this one was null
-        todo = todo[keys.isna().to_numpy()]
+        todo = todo[pc.is_null(keys).to_numpy(zero_copy_only=False)]
+    cols = ("entra_id", "zoom_key", "zoom_id", "match_key", "matched_on")
     if not parts:
-        return pd.DataFrame(
-            {
-                c: pd.Series(dtype="str")
-                for c in ("entra_id", "zoom_key", "zoom_id", "match_key", "matched_on")
-            }
-        ).assign(candidates=pd.Series(dtype="Int64"))
+        out = pd.DataFrame({c: pd.Series(dtype="str") for c in cols})
+        out["candidates"] = pd.Series(dtype="Int64")
+        out["expected_row"] = pd.Series(dtype=np.int64)
+        out["zoom_row"] = pd.Series(dtype=np.int64)
+        return out
     out = pd.concat(parts, ignore_index=True)
-    out = out[["entra_id", "zoom_key", "zoom_id", "match_key", "matched_on", "candidates"]]
     out["candidates"] = out["candidates"].astype("Int64")
-    for c in ("entra_id", "zoom_key", "zoom_id", "match_key", "matched_on"):
+    for c in cols:
         out[c] = out[c].astype("str")
-    return out.reset_index(drop=True)
+    return out
+
+
+_STATUS_RANK = {"active": 0, "inactive": 1, "pending": 2}

@@ -33,10 +33,12 @@ from datetime import timedelta
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from zoomaudit import mapping as mapping_mod
 from zoomaudit.errors import SnapshotError
-from zoomaudit.matching import match, normalize_key, zoom_accounts
+from zoomaudit.matching import arrow, key_array, match, normalize_key, positions, zoom_accounts
 from zoomaudit.scope import compute_scope
 from zoomaudit.snapshot import Snapshot
 
@@ -224,7 +226,7 @@ def reconcile(
         detail, out_of_scope_reason, expected_user_name, drift_attributes (comma-separated),
         conflict_address, app_role_value, assigned_at, last_event_at, last_event_action,
         last_event_status, last_event_error_code, last_event_reason, excluded (bool),
-        exclusion_reason. Rows are ordered by category, then user.
+        exclusion_reason. Rows are ordered by category (see :func:`_order`).
     """
     if not snapshot.complete and not allow_incomplete:
         raise SnapshotError(
@@ -268,13 +270,51 @@ def reconcile(
     )
 
 
+def _take(series: pd.Series, pos: np.ndarray) -> pd.Series:
+    """Rows of ``series`` at positions ``pos`` (-1 -> NA), as a fresh RangeIndex Series."""
+    arr = series.array
+    if len(arr) == 0:
+        return pd.Series(pd.NA, index=pd.RangeIndex(len(pos)), dtype=series.dtype)
+    return pd.Series(arr.take(pos, allow_fill=True))
+
+
+def _is_aligned(frame: pd.DataFrame, ids: pd.Series) -> bool:
+    return len(frame) == len(ids) and bool(
+        pc.all(pc.equal(arrow(frame["entra_id"]), arrow(ids))).as_py() is not False
+    )
+
+
+def _align(frame: pd.DataFrame, ids: pd.Series) -> pd.DataFrame:
+    """``frame`` reordered so its entra_id column follows ``ids`` (no-op when it does)."""
+    if _is_aligned(frame, ids):
+        out = frame.reset_index(drop=True)
+        return out
+    pos = positions(ids, frame["entra_id"])
+    out = frame.iloc[np.where(pos < 0, 0, pos)].reset_index(drop=True)
+    return out.where(pd.Series(pos >= 0), other=pd.NA) if (pos < 0).any() else out
+
+
 def _classify(snapshot, users, scope, expected, zoom, matches) -> pd.DataFrame:
+    scope = scope.reset_index(drop=True)
     ids = scope["entra_id"]
-    zidx = zoom.set_index("zoom_key")
-    m = matches.drop_duplicates("entra_id").set_index("entra_id")
-    zk = ids.map(m["zoom_key"])
-    status = zk.map(zidx["status"]).astype("str")
-    matched = zk.notna().to_numpy()
+    n = len(scope)
+    users = _align(users, ids)
+    aligned = _is_aligned(expected, ids)
+    exp = _align(expected, ids)
+    exp.attrs = {}  # pandas deep-copies attrs on every operation: keep them out of the way
+    # positions: Entra row -> matched Zoom row (-1: none)
+    m = matches.drop_duplicates("entra_id")
+    zrow = np.full(n, -1, dtype=np.int64)
+    if len(m):
+        if aligned and "expected_row" in m.columns and "zoom_row" in m.columns:
+            ep, zp = m["expected_row"].to_numpy(np.int64), m["zoom_row"].to_numpy(np.int64)
+        else:
+            ep = positions(m["entra_id"], ids)
+            zp = positions(m["zoom_key"], zoom["zoom_key"])
+        ok = (ep >= 0) & (zp >= 0)
+        zrow[ep[ok]] = zp[ok]
+    matched = zrow >= 0
+    status = _take(zoom["status"], zrow)
     in_scope = scope["in_scope"].to_numpy(bool)
     reason = scope["out_of_scope_reason"]
     active = (status == "active").fillna(False).to_numpy(bool)
@@ -286,50 +326,56 @@ def _classify(snapshot, users, scope, expected, zoom, matches) -> pd.DataFrame:
         | scope["soft_deleted"].to_numpy(bool)
         | matched
     )
-    cat = np.full(len(scope), None, dtype=object)
+    code = np.full(n, -1, dtype=np.int16)
 
     def setcat(mask, name):
-        nonlocal cat
-        cat = np.where((cat == None) & mask, name, cat)  # noqa: E711
+        code[(code < 0) & mask] = CATEGORIES.index(name)
 
-    exp = expected.set_index("entra_id") if len(expected) else expected
     # -- attribute comparison for in-scope users matched to an active Zoom user
     cmp_mask = in_scope & matched & active
-    drift_attrs = pd.Series("", index=scope.index, dtype="str")
-    drift_detail = pd.Series("", index=scope.index, dtype="str")
+    drift = np.zeros(n, bool)
+    drift_attrs = np.full(n, None, dtype=object)
+    drift_detail = np.full(n, None, dtype=object)
     if cmp_mask.any():
-        sub_ids = ids[cmp_mask]
-        sub_zk = zk[cmp_mask]
+        rows = np.flatnonzero(cmp_mask)
+        rows_pa, zsub_pa = pa.array(rows), pa.array(zrow[rows])
         unevaluated = expected.attrs.get("unevaluated", {})
-        mapped = {m.column for m in expected.attrs.get("mappings", [])}
-        any_diff = pd.Series(False, index=sub_ids.index)
-        names, details = [], []
+        mapped = {mp.column for mp in expected.attrs.get("mappings", [])}
+        all_on_user_name = len(m) and (m["matched_on"] == "user_name").all()
+        diffs: list[tuple[str, np.ndarray, pa.Array, pa.Array]] = []
         for ecol, zcol, ci in COMPARED:
             if ecol not in mapped or ecol in unevaluated or zcol not in zoom.columns:
                 continue
-            e = sub_ids.map(exp[ecol]).astype("str")
-            z = sub_zk.map(zidx[zcol]).astype("str")
-            en, zn = (normalize_key(e), normalize_key(z)) if ci else (_norm_text(e), _norm_text(z))
-            diff = (e.notna() & ((en != zn).fillna(True) | zn.isna())).astype(bool)
+            if ecol == "user_name" and all_on_user_name:
+                continue  # equal by construction: the match key is the normalised userName
+            e = arrow(exp[ecol]).take(rows_pa)
+            z = arrow(zoom[zcol]).take(zsub_pa)
+            if ci:
+                en, zn = key_array(e), key_array(z)
+            else:
+                en = pc.utf8_trim_whitespace(pc.utf8_normalize(e, "NFC"))
+                zn = pc.utf8_trim_whitespace(pc.utf8_normalize(z, "NFC"))
+            same = pc.fill_null(pc.equal(en, zn), False)
+            diff = pc.and_(pc.is_valid(e), pc.invert(same)).to_numpy(zero_copy_only=False)
             if diff.any():
-                any_diff |= diff
-                d = diff[diff].index
-                names.append(pd.Series(ecol, index=d, dtype="str"))
-                details.append(
-                    ecol + ": expected '" + e[d].fillna("") + "', actual '"
-                    + z[d].fillna("<none>") + "'"
-                )  # fmt: skip
-        drift_idx = any_diff[any_diff].index
-        if len(drift_idx):
-            drift_attrs = (
-                _detail_join(names, drift_idx).str.replace("; ", ",").reindex(scope.index)
+                diffs.append((ecol, diff, e, z))
+        if diffs:
+            any_diff = np.logical_or.reduce([d for _, d, _, _ in diffs])
+            drift[rows[any_diff]] = True
+            sel = np.flatnonzero(any_diff)
+            names, details = [], []
+            for ecol, diff, e, z in diffs:
+                d = diff[sel]
+                es = pd.Series(e.take(pa.array(sel)), dtype="str").fillna("")
+                zs = pd.Series(z.take(pa.array(sel)), dtype="str").fillna("<none>")
+                names.append(pd.Series(np.where(d, ecol, ""), dtype="str"))
+                text = ecol + ": expected '" + es + "', actual '" + zs + "'"
+                details.append(text.where(d, ""))
+            idx = pd.RangeIndex(len(sel))
+            drift_attrs[rows[sel]] = (
+                _detail_join(names, idx).str.replace("; ", ",").to_numpy(object)
             )
-            drift_detail = _detail_join(details, drift_idx).reindex(scope.index)
-        drift = pd.Series(False, index=scope.index)
-        drift[drift_idx] = True
-        drift = drift.to_numpy(bool)
-    else:
-        drift = np.zeros(len(scope), bool)
+            drift_detail[rows[sel]] = _detail_join(details, idx).to_numpy(object)
 
     setcat(in_scope & matched & (status == "pending").fillna(False).to_numpy(bool),
            "pending_invite")  # fmt: skip
@@ -340,164 +386,203 @@ def _classify(snapshot, users, scope, expected, zoom, matches) -> pd.DataFrame:
 
     # -- e-mail conflicts for in-scope users with no match
     unmatched = in_scope & ~matched
-    conflict_zk = pd.Series(pd.NA, index=scope.index, dtype="str")
-    conflict_addr = pd.Series(pd.NA, index=scope.index, dtype="str")
+    conflict_row = np.full(n, -1, dtype=np.int64)
+    conflict_addr = pd.Series(pd.NA, index=pd.RangeIndex(n), dtype="str")
     if unmatched.any() and len(zoom):
-        sub_users = users[users["entra_id"].isin(set(ids[unmatched]))]
-        addrs = other_addresses(sub_users)
+        urows = np.flatnonzero(unmatched)
+        addrs = other_addresses(users.iloc[urows].assign(entra_id=urows))
+        addrs = addrs.rename(columns={"entra_id": "_row"})
         addrs["key"] = normalize_key(addrs["address"])
-        exp_key = normalize_key(addrs["entra_id"].map(exp["user_name"]))
-        addrs = addrs[addrs["key"].notna() & (addrs["key"] != exp_key).fillna(True)]
-        zkeys = pd.DataFrame(
-            {"key": normalize_key(zoom["user_name"]), "zoom_key": zoom["zoom_key"]}
-        ).dropna()
-        zkeys = zkeys.assign(_r=zoom["status"].map({"active": 0, "inactive": 1, "pending": 2}))
-        zkeys = zkeys.sort_values(["key", "_r", "zoom_key"]).drop_duplicates("key")
-        hits = addrs.merge(zkeys[["key", "zoom_key"]], on="key")
+        exp_key = normalize_key(_take(exp["user_name"], addrs["_row"].to_numpy()))
+        addrs = addrs[(addrs["key"].notna() & (addrs["key"] != exp_key.to_numpy()).fillna(True))
+                      .to_numpy(bool)]  # fmt: skip
+        zkey = (
+            zoom["user_name_key"] if "user_name_key" in zoom else normalize_key(zoom["user_name"])
+        )
+        zk = pd.DataFrame(
+            {
+                "key": zkey.to_numpy(),
+                "_zrow": np.arange(len(zoom)),
+                "_r": zoom["status"].map(_STATUS_RANK).fillna(3).to_numpy(),
+            }
+        )
+        zk = zk.dropna(subset=["key"]).sort_values(["key", "_r", "_zrow"])
+        zk = zk.drop_duplicates("key")
+        hits = addrs.merge(zk[["key", "_zrow"]], on="key")
         if len(hits):
-            hits = hits.sort_values(["entra_id", "rank", "key"]).drop_duplicates("entra_id")
-            pos = pd.Series(scope.index, index=ids)
-            where = pos.reindex(hits["entra_id"]).to_numpy()
-            conflict_zk[where] = hits["zoom_key"].to_numpy()
-            conflict_addr[where] = (hits["address"] + " (" + hits["source"] + ")").to_numpy()
-    has_conflict = conflict_zk.notna().to_numpy(bool)
+            hits = hits.sort_values(["_row", "rank", "key"]).drop_duplicates("_row")
+            where = hits["_row"].to_numpy()
+            conflict_row[where] = hits["_zrow"].to_numpy()
+            conflict_addr.iloc[where] = (hits["address"] + " (" + hits["source"] + ")").array
+    has_conflict = conflict_row >= 0
     setcat(unmatched & has_conflict, "email_conflict")
     setcat(unmatched & ~has_conflict, "not_provisioned")
     setcat(~in_scope & (reason == "nested_group_only").fillna(False).to_numpy(bool),
            "nested_group_only")  # fmt: skip
     setcat(~in_scope & matched & active, "should_be_deactivated")
-    cat = np.where(universe, cat, None)
+    code[~universe] = -1
 
-    keep = pd.Series(cat, index=scope.index).notna().to_numpy(bool)
-    f = pd.DataFrame(index=scope.index[keep])
-    f["category"] = cat[keep]
-    f["entra_id"] = ids[keep]
-    u = users.set_index("entra_id")
-    f["user_principal_name"] = f["entra_id"].map(u["user_principal_name"]).astype("str")
-    row_zk = zk[keep].where(~pd.Series(has_conflict, index=scope.index)[keep],
-                            conflict_zk[keep])  # fmt: skip
-    f["_zoom_key"] = row_zk.astype("str")
-    f["zoom_id"] = row_zk.map(zidx["zoom_id"]).astype("str")
-    f["zoom_user_name"] = row_zk.map(zidx["user_name"]).astype("str")
-    f["zoom_status"] = row_zk.map(zidx["status"]).astype("str")
-    f["out_of_scope_reason"] = reason[keep].astype("str")
-    f["expected_user_name"] = f["entra_id"].map(exp["user_name"]).astype("str")
-    f["drift_attributes"] = drift_attrs[keep].replace("", pd.NA).astype("str")
-    f["conflict_address"] = conflict_addr[keep].astype("str")
-    sc = scope.set_index("entra_id")
-    f["app_role_value"] = f["entra_id"].map(sc["app_role_value"]).astype("str")
-    f["assigned_at"] = f["entra_id"].map(sc["assigned_at"])
+    keep = np.flatnonzero(code >= 0)
+    row_z = np.where(has_conflict, conflict_row, zrow)[keep]
+    f = pd.DataFrame({
+        "category": np.asarray(CATEGORIES, dtype=object)[code[keep]],
+        "entra_id": ids.iloc[keep].array,
+        "user_principal_name": users["user_principal_name"].iloc[keep].astype("str").array,
+        "_zoom_key": _take(zoom["zoom_key"], row_z).array,
+        "zoom_id": _take(zoom["zoom_id"], row_z).array,
+        "zoom_user_name": _take(zoom["user_name"], row_z).array,
+        "zoom_status": _take(zoom["status"], row_z).array,
+        "out_of_scope_reason": reason.iloc[keep].astype("str").array,
+        "expected_user_name": exp["user_name"].iloc[keep].astype("str").array,
+        "drift_attributes": pd.Series(drift_attrs[keep], dtype="str").array,
+        "conflict_address": conflict_addr.iloc[keep].array,
+        "app_role_value": scope["app_role_value"].iloc[keep].astype("str").array,
+        "assigned_at": scope["assigned_at"].iloc[keep].array,
+    })  # fmt: skip
     ev = latest_events(snapshot)
-    f["last_event_at"] = f["entra_id"].map(ev["activity_at"])
-    for src, dst in (("action", "last_event_action"), ("status", "last_event_status"),
-                     ("error_code", "last_event_error_code"),
-                     ("error_reason", "last_event_reason")):  # fmt: skip
-        f[dst] = f["entra_id"].map(ev[src]).astype("str")
-    f["detail"] = _details(snapshot, f, drift_detail[keep], sc)
+    if len(ev):
+        epos = pd.Index(ev.index).get_indexer(f["entra_id"])
+        f["last_event_at"] = _take(ev["activity_at"], epos).array
+        for src, dst in (("action", "last_event_action"), ("status", "last_event_status"),
+                         ("error_code", "last_event_error_code"),
+                         ("error_reason", "last_event_reason")):  # fmt: skip
+            f[dst] = _take(ev[src].astype("str"), epos).array
+    else:
+        f["last_event_at"] = pd.Series(pd.NaT, index=f.index, dtype="datetime64[us, UTC]")
+        for dst in ("last_event_action", "last_event_status", "last_event_error_code",
+                    "last_event_reason"):  # fmt: skip
+            f[dst] = pd.Series(pd.NA, index=f.index, dtype="str")
+    f["detail"] = pd.Series(
+        _details(snapshot, f, pd.Series(drift_detail[keep], dtype="str")), dtype="str"
+    ).array
 
     # -- Zoom users nobody matched and no conflict names
-    claimed = set(matches["zoom_key"]) | set(conflict_zk.dropna())
-    z = zoom[~zoom["zoom_key"].isin(claimed)]
-    z = z[z["status"].isin(["pending", "active"])]
+    claimed = np.zeros(len(zoom), bool)
+    claimed[zrow[matched]] = True
+    if len(matches):
+        zr = (
+            matches["zoom_row"].to_numpy(np.int64)
+            if "zoom_row" in matches.columns
+            else positions(matches["zoom_key"], zoom["zoom_key"])
+        )
+        claimed[zr[zr >= 0]] = True
+    claimed[conflict_row[has_conflict]] = True
+    zst = zoom["status"].to_numpy(object)
+    zsel = np.flatnonzero(~claimed & ((zst == "pending") | (zst == "active")))
+    z = zoom.iloc[zsel]
+    pend = (z["status"] == "pending").to_numpy(bool)
     zf = pd.DataFrame(
         {
-            "category": np.where(
-                z["status"] == "pending", "pending_invite", "unmanaged_zoom_user"
-            ),
-            "entra_id": pd.Series(pd.NA, index=z.index, dtype="str"),
-            "user_principal_name": pd.Series(pd.NA, index=z.index, dtype="str"),
-            "_zoom_key": z["zoom_key"],
-            "zoom_id": z["zoom_id"],
-            "zoom_user_name": z["user_name"],
-            "zoom_status": z["status"],
+            "category": np.where(pend, "pending_invite", "unmanaged_zoom_user"),
+            "_zoom_key": z["zoom_key"].array,
+            "zoom_id": z["zoom_id"].array,
+            "zoom_user_name": z["user_name"].array,
+            "zoom_status": z["status"].array,
             "detail": np.where(
-                z["status"] == "pending",
+                pend,
                 "Zoom invitation pending; no Entra user's expected userName matches it",
                 "active Zoom user matched by no Entra user (created outside provisioning?)",
             ),
         }
     )
     out = pd.concat([f, zf], ignore_index=True)
-    out["excluded"] = False
-    out["exclusion_reason"] = pd.Series(pd.NA, index=out.index, dtype="str")
-    out["category"] = pd.Categorical(out["category"], categories=list(CATEGORIES), ordered=True)
-    out = out.sort_values(
-        ["category", "user_principal_name", "zoom_user_name", "entra_id", "_zoom_key"],
-        kind="stable",
-        na_position="last",
-    )
-    out["category"] = out["category"].astype("str")
     for c in FINDING_COLUMNS:
         if c not in out.columns:
             out[c] = pd.Series(pd.NA, index=out.index, dtype="str")
     text_cols = [c for c in FINDING_COLUMNS if c not in
                  ("assigned_at", "last_event_at", "excluded")]  # fmt: skip
-    out[text_cols] = out[text_cols].astype("str")
-    out["excluded"] = out["excluded"].astype(bool)
-    return out[list(FINDING_COLUMNS)].reset_index(drop=True)
+    for c in text_cols:
+        if out[c].dtype != "str":
+            out[c] = out[c].astype("str")
+    out["excluded"] = False
+    order = _order(out)
+    return out[list(FINDING_COLUMNS)].take(order).reset_index(drop=True)
 
 
-def _details(snapshot: Snapshot, f: pd.DataFrame, drift_detail: pd.Series, sc) -> pd.Series:
-    detail = pd.Series("", index=f.index, dtype="str")
-    cat = f["category"]
-    d = drift_detail.reindex(f.index).fillna("")
-    detail = detail.mask(cat == "attribute_drift", d)
-    detail = detail.mask(cat == "in_sync", "all mapped attributes match")
-    detail = detail.mask(cat == "pending_invite", "in scope; Zoom invitation not yet accepted")
-    detail = detail.mask(cat == "zoom_user_inactive",
-                         "in scope in Entra but the Zoom user is deactivated")  # fmt: skip
-    detail = detail.mask(
-        cat == "email_conflict",
-        "no Zoom user with userName '" + f["expected_user_name"].fillna("") + "', but Zoom user '"
-        + f["zoom_user_name"].fillna("") + "' holds " + f["conflict_address"].fillna(""),
+_STATUS_RANK = {"active": 0, "inactive": 1, "pending": 2}
+
+
+def _order(out: pd.DataFrame) -> np.ndarray:
+    """Row order: category (vocabulary order); within a category, Entra users in the order of
+    ``entra_users`` then Zoom-only users in Zoom order (a string sort of a million names
+    would cost more than the whole classification; sort the file if you need it sorted)."""
+    codes = out["category"].map({c: i for i, c in enumerate(CATEGORIES)}).to_numpy(np.int16)
+    return np.argsort(codes, kind="stable")
+
+
+_WHY = {
+    "soft_deleted": "the user is soft-deleted in Entra",
+    "disabled": "the user is disabled in Entra",
+    "not_assigned": "the user is not assigned to the Zoom app",
+    "scoping_filter": "the user fails the job's scoping filter",
+    "nested_group_only": "only a member of a nested group of an assigned group",
+}
+_FIXED_DETAIL = {
+    "in_sync": "all mapped attributes match",
+    "pending_invite": "in scope; Zoom invitation not yet accepted",
+    "zoom_user_inactive": "in scope in Entra but the Zoom user is deactivated",
+}
+
+
+def _details(snapshot: Snapshot, f: pd.DataFrame, drift_detail: pd.Series) -> np.ndarray:
+    """The human-readable detail of each Entra finding (string work only on the rows needing
+    it)."""
+    cat = f["category"].to_numpy(object)
+    detail = np.full(len(f), "", dtype=object)
+    for name, text in _FIXED_DETAIL.items():
+        detail[cat == name] = text
+
+    def rows(name: str) -> np.ndarray:
+        return np.flatnonzero(cat == name)
+
+    def sub(col: str, idx: np.ndarray) -> pd.Series:
+        return f[col].iloc[idx].reset_index(drop=True)
+
+    idx = rows("attribute_drift")
+    detail[idx] = drift_detail.iloc[idx].fillna("").to_numpy(object)
+    idx = rows("email_conflict")
+    if len(idx):
+        detail[idx] = (
+            "no Zoom user with userName '" + sub("expected_user_name", idx).fillna("")
+            + "', but Zoom user '" + sub("zoom_user_name", idx).fillna("") + "' holds "
+            + sub("conflict_address", idx).fillna("")
+        ).to_numpy(object)  # fmt: skip
+    idx = rows("nested_group_only")
+    if len(idx):
+        detail[idx] = (
+            "not provisioned: reaches an assigned group only through a nested group (Entra does "
+            "not provision nested members); Zoom: " + sub("zoom_status", idx).fillna("no account")
+        ).to_numpy(object)
+    idx = rows("should_be_deactivated")
+    if len(idx):
+        why = sub("out_of_scope_reason", idx).map(_WHY).fillna("out of scope")
+        detail[idx] = ("out of scope (" + why + ") but the Zoom user is active").to_numpy(object)
+    idx = rows("not_provisioned")
+    if len(idx):
+        detail[idx] = _not_provisioned_detail(snapshot, f.iloc[idx].reset_index(drop=True))
+    return detail
+
+
+def _not_provisioned_detail(snapshot: Snapshot, g: pd.DataFrame) -> np.ndarray:
+    has_ev = (g["last_event_action"].notna() | g["last_event_status"].notna()).to_numpy(bool)
+    ev_text = (
+        "latest provisioning event: " + g["last_event_action"].fillna("?") + " "
+        + g["last_event_status"].fillna("?")
+        + (" " + g["last_event_error_code"]).fillna("")
+        + (" (" + g["last_event_reason"].str.slice(0, 200) + ")").fillna("")
+        + " at " + g["last_event_at"].astype(str)
     )  # fmt: skip
-    why = (
-        f["out_of_scope_reason"]
-        .fillna("")
-        .map(
-            {
-                "soft_deleted": "the user is soft-deleted in Entra",
-                "disabled": "the user is disabled in Entra",
-                "not_assigned": "the user is not assigned to the Zoom app",
-                "scoping_filter": "the user fails the job's scoping filter",
-                "nested_group_only": "only a member of a nested group of an assigned group",
-            }
-        )
-        .fillna("out of scope")
-    )
-    detail = detail.mask(
-        cat == "nested_group_only",
-        "not provisioned: reaches an assigned group only through a nested group (Entra does "
-        "not provision nested members); Zoom: " + f["zoom_status"].fillna("no account"),
-    )
-    detail = detail.mask(
-        cat == "should_be_deactivated", "out of scope (" + why + ") but the Zoom user is active"
-    )
-    # not_provisioned evidence
-    np_mask = cat == "not_provisioned"
-    if np_mask.any():
-        has_ev = f["last_event_action"].notna() | f["last_event_status"].notna()
-        ev_text = (
-            "latest provisioning event: " + f["last_event_action"].fillna("?") + " "
-            + f["last_event_status"].fillna("?")
-            + (" " + f["last_event_error_code"]).fillna("")
-            + (" (" + f["last_event_reason"].str.slice(0, 200) + ")").fillna("")
-            + " at " + f["last_event_at"].astype(str)
-        )  # fmt: skip
-        now = pd.Timestamp(snapshot.taken_at)
-        age = now - pd.to_datetime(f["assigned_at"], utc=True)
-        minutes = (age.dt.total_seconds() // 60).astype("Int64")
-        cycle = cycle_length(snapshot)
-        recent = (age <= pd.Timedelta(cycle)).fillna(False) & (age >= pd.Timedelta(0)).fillna(
-            False
-        )
-        pending = "pending: assigned " + minutes.astype(str) + " minutes ago"
-        since = (
-            "no provisioning event yet; assigned "
-            + (age.dt.days.astype("Int64")).astype(str)
-            + " days ago"
-        )
-        no_ev = pd.Series("no provisioning event yet", index=f.index, dtype="str")
-        no_ev = no_ev.mask(f["assigned_at"].notna(), since).mask(recent, pending)
-        detail = detail.mask(np_mask, no_ev.mask(has_ev, ev_text))
-    return detail.astype("str")
+    now = pd.Timestamp(snapshot.taken_at)
+    age = now - pd.to_datetime(g["assigned_at"], utc=True)
+    minutes = (age.dt.total_seconds() // 60).astype("Int64")
+    cycle = pd.Timedelta(cycle_length(snapshot))
+    recent = ((age <= cycle) & (age >= pd.Timedelta(0))).fillna(False).to_numpy(bool)
+    pending = "pending: assigned " + minutes.astype(str) + " minutes ago"
+    since = (
+        "no provisioning event yet; assigned "
+        + age.dt.days.astype("Int64").astype(str) + " days ago"
+    )  # fmt: skip
+    out = np.where(g["assigned_at"].notna().to_numpy(bool), since.to_numpy(object),
+                   "no provisioning event yet")  # fmt: skip
+    out = np.where(recent, pending.to_numpy(object), out)
+    return np.where(has_ev, ev_text.to_numpy(object), out)

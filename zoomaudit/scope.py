@@ -37,6 +37,18 @@ from zoomaudit.snapshot import Snapshot
 
 log = logging.getLogger(__name__)
 
+
+def isin(values: pd.Series, members) -> np.ndarray:
+    """Vectorised membership of string values in a collection (Arrow hash set; NA -> False)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    vs = pd.Series(list(members) if isinstance(members, set) else members, dtype="str")
+    arr = pa.array(values.astype("str"))
+    hit = pc.is_in(arr, value_set=pa.array(vs.dropna().unique().astype(object), pa.large_string()))
+    return pc.fill_null(hit, False).to_numpy(zero_copy_only=False)
+
+
 DEFAULT_ACCESS_ROLE = "00000000-0000-0000-0000-000000000000"
 
 #: out_of_scope_reason values, in the order they are chosen when several apply
@@ -279,6 +291,75 @@ def pick_roles(snapshot: Snapshot, roles: pd.DataFrame) -> pd.DataFrame:
 # --------------------------------------------------------------------------- scope
 
 
+def _roles_by_user(snapshot, ids, members, user_assign, assignments) -> pd.DataFrame:
+    """pick_roles' choice computed positionally (fast path of compute_scope)."""
+    from zoomaudit.matching import positions
+
+    n = len(ids)
+    defs = snapshot.table("entra_app_roles")[["app_role_id", "value"]].drop_duplicates(
+        "app_role_id"
+    )
+    groups = assignments[(assignments["principal_type"].str.lower() == "group").to_numpy(bool)]
+    direct_m = members[members["direct"].fillna(False).astype(bool).to_numpy()]
+    gpos = positions(direct_m["group_id"], groups["principal_id"])
+    ok = gpos >= 0
+    upos = np.concatenate([positions(user_assign["principal_id"], ids),
+                           positions(direct_m["member_id"], ids)[ok]])  # fmt: skip
+    role_ids = np.concatenate([user_assign["app_role_id"].to_numpy(object),
+                               groups["app_role_id"].to_numpy(object)[gpos[ok]]])  # fmt: skip
+    created = np.concatenate([
+        user_assign["created_at"].to_numpy("datetime64[us]"),
+        groups["created_at"].to_numpy("datetime64[us]")[gpos[ok]],
+    ])  # fmt: skip
+    via_group = np.concatenate([np.zeros(len(user_assign), bool), np.ones(int(ok.sum()), bool)])
+    keep = upos >= 0
+    upos, role_ids, created, via_group = upos[keep], role_ids[keep], created[keep], via_group[keep]
+    out = pd.DataFrame({
+        "app_role_id": pd.Series(pd.NA, index=range(n), dtype="str"),
+        "app_role_value": pd.Series(pd.NA, index=range(n), dtype="str"),
+        "role_count": pd.array(np.zeros(n, np.int64), dtype="Int64"),
+        "role_note": pd.Series(pd.NA, index=range(n), dtype="str"),
+        "assigned_at": pd.Series(pd.NaT, index=range(n), dtype="datetime64[us, UTC]"),
+    })  # fmt: skip
+    if not len(upos):
+        return out
+    # rank the (few) distinct roles: value present first, then value, then id (ordinal)
+    uniq = pd.Series(pd.unique(pd.Series(role_ids, dtype="str").dropna()), dtype="str")
+    value_of = uniq.map(defs.set_index("app_role_id")["value"]).astype("str")
+    table = pd.DataFrame({"id": uniq, "value": value_of, "nv": value_of.isna()})
+    table = table.sort_values(["nv", "value", "id"], na_position="last").reset_index(drop=True)
+    rank = positions(pd.Series(role_ids, dtype="str"), table["id"])
+    key = via_group.astype(np.int64) * (len(table) + 1) + rank
+    best = np.full(n, np.iinfo(np.int64).max)
+    np.minimum.at(best, upos, key)
+    has = best < np.iinfo(np.int64).max
+    best_rank = np.where(has, best % (len(table) + 1), 0)
+    # distinct roles per user
+    pair = np.unique(upos.astype(np.int64) * (len(table) + 1) + rank)
+    counts = np.bincount(pair // (len(table) + 1), minlength=n)
+    first = np.full(n, np.datetime64("NaT"), dtype="datetime64[us]")
+    c64 = created.astype(np.int64)
+    mins = np.full(n, np.iinfo(np.int64).max)
+    np.minimum.at(mins, upos, np.where(np.isnat(created), np.iinfo(np.int64).max, c64))
+    valid = mins < np.iinfo(np.int64).max
+    first[valid] = mins[valid].astype("datetime64[us]")
+    ids_arr = table["id"].to_numpy(object)
+    vals_arr = table["value"].to_numpy(object)
+    out["app_role_id"] = pd.Series(np.where(has, ids_arr[best_rank], None), dtype="str")
+    out["app_role_value"] = pd.Series(np.where(has, vals_arr[best_rank], None), dtype="str")
+    out["role_count"] = pd.array(counts, dtype="Int64")
+    out["assigned_at"] = pd.Series(first).dt.tz_localize("UTC")
+    multi = np.flatnonzero(counts > 1)
+    if len(multi):
+        picked = out["app_role_value"].iloc[multi].fillna("default access")
+        note = ("several app roles (" + pd.Series(counts[multi]).astype(str) + "); picked "
+                + picked.reset_index(drop=True))  # fmt: skip
+        notes = np.full(n, None, dtype=object)
+        notes[multi] = note.to_numpy(object)
+        out["role_note"] = pd.Series(notes, dtype="str")
+    return out
+
+
 def compute_scope(snapshot: Snapshot, *, sync_all: bool = False) -> pd.DataFrame:
     """Who is in the Zoom job's provisioning scope, for every Entra user in the snapshot.
 
@@ -305,15 +386,16 @@ def compute_scope(snapshot: Snapshot, *, sync_all: bool = False) -> pd.DataFrame
     )
     members = snapshot.table("entra_group_members")
     members = members[
-        members["group_id"].isin(assigned_groups) & (members["member_type"].str.lower() == "user")
+        isin(members["group_id"], assigned_groups)
+        & (members["member_type"].str.lower() == "user").fillna(False).to_numpy(bool)
     ]
     is_direct = members["direct"].fillna(False).astype(bool)
-    direct_members = set(members.loc[is_direct, "member_id"])
-    nested_members = set(members.loc[~is_direct, "member_id"])
+    direct_members = members.loc[is_direct, "member_id"]
+    nested_members = members.loc[~is_direct, "member_id"]
 
-    assigned_direct = ids.isin(set(user_assign["principal_id"])).to_numpy(bool)
-    via_group = ids.isin(direct_members).to_numpy(bool)
-    reachable_nested = ids.isin(nested_members).to_numpy(bool) & ~assigned_direct & ~via_group
+    assigned_direct = isin(ids, user_assign["principal_id"])
+    via_group = isin(ids, direct_members)
+    reachable_nested = isin(ids, nested_members) & ~assigned_direct & ~via_group
 
     enabled = users["account_enabled"].fillna(True).astype(bool).to_numpy()
     soft_deleted = users["soft_deleted"].fillna(False).astype(bool).to_numpy()
@@ -323,7 +405,6 @@ def compute_scope(snapshot: Snapshot, *, sync_all: bool = False) -> pd.DataFrame
     assigned = np.ones(len(users), bool) if sync_all else (assigned_direct | via_group)
     in_scope = assigned & enabled & ~soft_deleted & passes
 
-    reason = np.full(len(users), None, dtype=object)
     conditions = [
         ("soft_deleted", soft_deleted),
         ("disabled", ~enabled),
@@ -331,12 +412,14 @@ def compute_scope(snapshot: Snapshot, *, sync_all: bool = False) -> pd.DataFrame
         ("not_assigned", ~assigned),
         ("scoping_filter", ~passes),
     ]
-    for name, cond in reversed(conditions):  # earlier conditions win
-        reason = np.where(cond & ~in_scope, name, reason)
 
+    reason_codes = np.full(len(users), -1, dtype=np.int8)
+    for name, cond in conditions:
+        reason_codes[(reason_codes < 0) & cond & ~in_scope] = REASONS.index(name)
+    reason_text = np.asarray(REASONS + (None,), dtype=object)[reason_codes]
     out = pd.DataFrame(
         {
-            "entra_id": ids.to_numpy(),
+            "entra_id": ids.array,
             "assigned_direct": assigned_direct,
             "assigned_via_group": via_group,
             "reachable_nested": reachable_nested,
@@ -344,14 +427,10 @@ def compute_scope(snapshot: Snapshot, *, sync_all: bool = False) -> pd.DataFrame
             "soft_deleted": soft_deleted,
             "passes_filter": passes,
             "in_scope": in_scope,
-            "out_of_scope_reason": pd.Series(reason, dtype="str").to_numpy(),
+            "out_of_scope_reason": pd.Series(reason_text, dtype="str").array,
         }
     )
-    roles = pick_roles(snapshot, user_roles(snapshot, sync_all=sync_all))
-    out = out.merge(roles, on="entra_id", how="left")
-    out["out_of_scope_reason"] = out["out_of_scope_reason"].astype("str")
-    out["app_role_id"] = out["app_role_id"].astype("str")
-    out["app_role_value"] = out["app_role_value"].astype("str")
-    out["role_note"] = out["role_note"].astype("str")
-    out["role_count"] = out["role_count"].fillna(0).astype("Int64")
+    roles = _roles_by_user(snapshot, ids, members, user_assign, assignments)
+    for col in ("app_role_id", "app_role_value", "role_count", "role_note", "assigned_at"):
+        out[col] = roles[col]
     return out[list(SCOPE_COLUMNS)]
