@@ -19,10 +19,8 @@ import asyncio
 import base64
 import itertools
 import logging
-import math
 import secrets
-from datetime import UTC, datetime, timedelta
-from email.utils import format_datetime
+from datetime import timedelta
 from functools import partial
 from urllib.parse import parse_qs
 
@@ -31,31 +29,16 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from . import zoom_discovery as discovery
 from . import zoom_rest as rest
 from . import zoom_scim as scim
-from .core import GENERIC_KINDS, EmulatorState, JournalEntry, TokenBucket
-from .zoom_store import ZoomStore, json_response, now_iso, rest_error, scim_error
+from .core import GENERIC_KINDS, EmulatorState, JournalEntry
+from .zoom_limits import RateLimiter, fault_response
+from .zoom_store import ScimFail, ZoomStore, json_response, now_iso, rest_error, scim_error
 
 ALL_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 logger = logging.getLogger(__name__)
 
-#: requests per second per label and plan (zoom.md §2.9); Business+ covers Education/Enterprise
-QPS = {
-    "free": {"LIGHT": 4, "MEDIUM": 2, "HEAVY": 1},
-    "pro": {"LIGHT": 30, "MEDIUM": 20, "HEAVY": 10},
-    "business": {"LIGHT": 80, "MEDIUM": 60, "HEAVY": 40},
-}
-#: daily caps: per label on Free; Heavy (shared with Resource-intensive) on paid plans
-DAILY = {
-    "free": {"LIGHT": 6000, "MEDIUM": 2000, "HEAVY": 1000},
-    "pro": {"HEAVY": 30000},
-    "business": {"HEAVY": 60000},
-}
-QPS_MESSAGE = "You have reached the maximum per-second rate limit for this API. Try again later."
-DAILY_MESSAGE = (
-    "You have reached the maximum daily rate limit for this API. Refer to the response header "
-    "for details on when you can make another request."
-)
 #: scopes that satisfy each route family (classic or granular)
 SCOPES = {
     "scim": {"scim2", "scim2:admin"},
@@ -65,76 +48,6 @@ SCOPES = {
     "report": {"report:read:admin", "report:read:list_users:admin"},
     "account": {"account:read:admin", "billing:master", "billing:read:plan_usage:admin"},
 }
-
-
-def _plan(options) -> str:
-    plan = str(options.zoom_plan).lower()
-    return plan if plan in QPS else "business"
-
-
-class RateLimiter:
-    """Per-account token buckets per label, plus daily caps, on the emulator clock."""
-
-    def __init__(self, state: EmulatorState):
-        self.state = state
-        self.buckets: dict[tuple, TokenBucket] = {}
-        #: (label, UTC date) -> requests counted today
-        self.daily: dict[tuple, int] = {}
-
-    def check(self, label: str, endpoint: str | None) -> Response | None:
-        options = self.state.options
-        if not options.rate_limits:
-            return None
-        plan = _plan(options)
-        clock = self.state.clock
-        cap = DAILY[plan].get(label)
-        if cap is not None:
-            today = clock.now().astimezone(UTC).date()
-            used = self.daily.get((label, today), 0)
-            if used >= cap:
-                midnight = datetime(today.year, today.month, today.day, tzinfo=UTC)
-                reset = (midnight + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
-                return self._limited(label, "Daily-limit", cap, reset, DAILY_MESSAGE)
-        if endpoint is not None and options.scim_one_rps:
-            key, rate = ("scim", endpoint), 1  # old docs: 1 request/second per SCIM endpoint
-        else:
-            key, rate = ("label", label), QPS[plan][label]
-        bucket = self.buckets.get(key)
-        if bucket is None or bucket.capacity != max(1.0, rate):
-            bucket = self.buckets[key] = TokenBucket(rate, 1.0, clock)
-        wait = bucket.take()
-        if wait > 0:
-            return self._limited(label, "QPS", rate, str(max(1, math.ceil(wait))), QPS_MESSAGE)
-        if cap is not None:
-            today = clock.now().astimezone(UTC).date()
-            self.daily[(label, today)] = self.daily.get((label, today), 0) + 1
-        return None
-
-    def _limited(self, label, kind, limit, retry_after, message) -> Response:
-        response = rest_error(429, 429, message)
-        _rate_headers(
-            self.state.options,
-            response,
-            {
-                "X-RateLimit-Category": label.title(),
-                "X-RateLimit-Type": kind,
-                "X-RateLimit-Limit": str(limit),
-                "X-RateLimit-Remaining": "0",
-                "Retry-After": retry_after,
-            },
-        )
-        return response
-
-
-def _rate_headers(options, response: Response, headers: dict[str, str]) -> None:
-    """Add the headers ``options.rate_limit_headers`` allows (True, False or a set of names)."""
-    allowed = options.rate_limit_headers
-    if allowed is False:
-        return
-    names = None if allowed is True else {str(n).lower() for n in allowed}
-    for name, value in headers.items():
-        if names is None or name.lower() in names:
-            response.headers[name] = value
 
 
 class ZoomContext:
@@ -229,35 +142,6 @@ def _oauth_error(status: int, code: int, error: str, reason: str) -> Response:
     )
 
 
-# ---- faults --------------------------------------------------------------------------------
-def _fault_response(ctx: ZoomContext, kind: str, value: float | None) -> Response | None:
-    if kind == "429":
-        response = rest_error(429, 429, QPS_MESSAGE)
-        response.headers["Retry-After"] = str(int(value or 1))
-        response.headers["X-RateLimit-Type"] = "QPS"
-        return response
-    if kind == "429-none":
-        return rest_error(429, 429, QPS_MESSAGE)
-    if kind == "429-date":
-        when = ctx.state.clock.now() + timedelta(seconds=value or 1)
-        response = rest_error(429, 429, QPS_MESSAGE)
-        response.headers["Retry-After"] = format_datetime(when.astimezone(UTC), usegmt=True)
-        return response
-    if kind in ("500", "502", "503", "504"):
-        response = rest_error(int(kind), int(kind), "Internal error, please try again later.")
-        if kind == "503":
-            response.headers["Retry-After"] = "1"
-        return response
-    if kind == "expire-token":
-        return rest_error(401, 124, "Access token is expired.")
-    if kind == "html":
-        html = b"<html><head><title>502 Bad Gateway</title></head><body>Bad Gateway</body></html>"
-        return Response(html, status_code=502, media_type="text/html")
-    if kind == "malformed":
-        return Response(b"<<not json>> upstream hiccup", status_code=200, media_type="text/plain")
-    return None  # "truncated" is applied after the route ran
-
-
 # ---- the wrapper every route goes through -------------------------------------------------
 def _endpoint(
     ctx: ZoomContext,
@@ -279,7 +163,7 @@ def _endpoint(
             await asyncio.sleep(delay)
         response = None
         if fault is not None:
-            response = _fault_response(ctx, fault.kind, fault.value)
+            response = fault_response(state.clock, fault.kind, fault.value)
         if response is None:
             response = await _run(ctx, request, handler, label, scopes, scim_prefix, one_rps_key)
             if fault is not None and fault.kind == "truncated" and response.body:
@@ -321,7 +205,7 @@ async def _run(ctx, request, handler, label, scopes, scim_prefix, one_rps_key) -
         if scim_prefix is not None:
             return await handler(ctx, request, scim_prefix)
         return await handler(ctx, request)
-    except scim.ScimFail as fail:
+    except ScimFail as fail:
         return scim_error(ctx.options, fail.status, fail.detail)
     except rest.RestFail as fail:
         return rest_error(fail.status, fail.code, fail.message)
@@ -376,9 +260,9 @@ def create_app(state: EmulatorState) -> Starlette:
             Route(
                 prefix + "/Groups", s(scim.list_groups, "MEDIUM", "GET Groups"), methods=["GET"]
             ),
-            Route(prefix + "/.search", s(scim.search, None, None), methods=["POST"]),
+            Route(prefix + "/.search", s(discovery.search, None, None), methods=["POST"]),
         ]
-        disc = s(scim.discovery, None, None)  # ServiceProviderConfig, Schemas, ResourceTypes
+        disc = s(discovery.discovery, None, None)  # ServiceProviderConfig, Schemas, ResourceTypes
         routes += [
             Route(f"{prefix}/{{kind:str}}", disc, methods=ALL_METHODS),
             Route(f"{prefix}/{{kind:str}}/{{ident:path}}", disc, methods=ALL_METHODS),

@@ -8,7 +8,10 @@ shape, not RFC 7643's complex manager), and both Zoom extensions.
 
 from __future__ import annotations
 
-from .zoom_store import CORE, ENTERPRISE, ZOOM_EXT, ZOOM_USER
+from starlette.requests import Request
+from starlette.responses import Response
+
+from .zoom_store import CORE, ENTERPRISE, ZOOM_EXT, ZOOM_USER, ScimFail, json_response
 
 SPC_URN = "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"
 SCHEMA_URN = "urn:ietf:params:scim:schemas:core:2.0:Schema"
@@ -172,3 +175,37 @@ def list_response(resources: list[dict]) -> dict:
         "itemsPerPage": len(resources),
         "Resources": resources,
     }
+
+
+# ---- discovery (optional) ------------------------------------------------------------------
+def _base(request: Request, prefix: str) -> str:
+    return str(request.base_url).rstrip("/") + prefix
+
+
+async def discovery(ctx, request: Request, prefix: str) -> Response:
+    kind = request.path_params["kind"]
+    if not ctx.options.scim_discovery or kind not in KINDS:
+        raise ScimFail(404, f"Resource not found: {request.url.path}")
+    if request.method != "GET":
+        raise ScimFail(405, f"{request.method} is not allowed on discovery endpoints.")
+    base = _base(request, prefix)
+    ident = request.path_params.get("ident")
+    if kind == "ServiceProviderConfig":
+        if ident:
+            raise ScimFail(404, "Not Found")
+        body = service_provider_config(base)
+    else:
+        docs = schemas(base) if kind == "Schemas" else resource_types(base)
+        if ident:
+            hits = [d for d in docs if d["id"] == ident]
+            if not hits:
+                raise ScimFail(404, f"{kind} does not exist: {ident}")
+            body = hits[0]
+        else:
+            body = list_response(docs)
+    return json_response(body, 200, ctx.options.scim_content_type)
+
+
+async def search(ctx, request: Request, prefix: str) -> Response:
+    # Zoom has no /.search; answer 501 as RFC 7644 §3.12 suggests for unsupported operations
+    raise ScimFail(501, "Search is not supported.")

@@ -24,6 +24,7 @@ from .zoom_store import (
     ZOOM_EXT_FLAGS,
     ZOOM_EXT_STRINGS,
     ZOOM_USER,
+    ScimFail,
     json_response,
     new_zoom_id,
     scim_full,
@@ -37,13 +38,6 @@ _EMAIL = re.compile(
 )
 _AND = re.compile(r'\s+and\s+(?=(?:[^"]*"[^"]*")*[^"]*$)', re.I)
 NO_ACTIVE = "The request json did not contains valid active field."
-
-
-class ScimFail(Exception):
-    def __init__(self, status: int, detail: str):
-        super().__init__(detail)
-        self.status = status
-        self.detail = detail
 
 
 def _int_param(value: str | None, default: int) -> int:
@@ -450,37 +444,3 @@ async def patch_user(ctx, request: Request, prefix: str) -> Response:
 # ---- groups (not modelled: an empty collection so IdP "test connection" works) --------------
 async def list_groups(ctx, request: Request, prefix: str) -> Response:
     return json_response(disc.list_response([]), 200, ctx.options.scim_content_type)
-
-
-# ---- discovery (optional) ------------------------------------------------------------------
-def _base(request: Request, prefix: str) -> str:
-    return str(request.base_url).rstrip("/") + prefix
-
-
-async def discovery(ctx, request: Request, prefix: str) -> Response:
-    kind = request.path_params["kind"]
-    if not ctx.options.scim_discovery or kind not in disc.KINDS:
-        raise ScimFail(404, f"Resource not found: {request.url.path}")
-    if request.method != "GET":
-        raise ScimFail(405, f"{request.method} is not allowed on discovery endpoints.")
-    base = _base(request, prefix)
-    ident = request.path_params.get("ident")
-    if kind == "ServiceProviderConfig":
-        if ident:
-            raise ScimFail(404, "Not Found")
-        body = disc.service_provider_config(base)
-    else:
-        docs = disc.schemas(base) if kind == "Schemas" else disc.resource_types(base)
-        if ident:
-            hits = [d for d in docs if d["id"] == ident]
-            if not hits:
-                raise ScimFail(404, f"{kind} does not exist: {ident}")
-            body = hits[0]
-        else:
-            body = disc.list_response(docs)
-    return json_response(body, 200, ctx.options.scim_content_type)
-
-
-async def search(ctx, request: Request, prefix: str) -> Response:
-    # Zoom has no /.search; answer 501 as RFC 7644 §3.12 suggests for unsupported operations
-    raise ScimFail(501, "Search is not supported.")

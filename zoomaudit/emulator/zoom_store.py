@@ -397,6 +397,15 @@ def rest_list_item(row: dict) -> dict:
 
 
 # ---- responses -----------------------------------------------------------------------------
+class ScimFail(Exception):
+    """A SCIM-shaped error answer (``status`` + ``detail``) raised by the SCIM handlers."""
+
+    def __init__(self, status: int, detail: str):
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+
+
 def json_response(
     body: Any, status: int = 200, content_type: str = "application/json"
 ) -> Response:
