@@ -20,12 +20,15 @@ Semantics (the definitions the tests pin down):
   buffer on ``last_login_time`` is reported (``login_buffer_note``) and not compensated.
 * ``licensed_deactivated``: ``type == 2`` and ``status == "inactive"``.
 * ``licensed_entra_disabled``: ``type == 2``, ``status == "active"``, matched to an Entra user
-  who is not in provisioning scope (disabled, soft-deleted, unassigned, nested only, filtered).
+  who is out of provisioning scope because disabled, soft-deleted, not assigned or excluded by
+  the scoping filter. Users out of scope only through nesting are the reconcile's
+  ``nested_group_only`` and are not repeated here.
 * ``licensed_unmanaged``: ``type == 2``, ``status == "active"``, reported by the reconcile as
   ``unmanaged_zoom_user``.
 * ``licence_role_mismatch``: an in-scope user's simulated ``userType`` (from the app role) maps
-  to a Zoom type (:data:`USER_TYPE_TO_ZOOM_TYPE`) different from the Zoom ``type``, for Zoom
-  users that are active or deactivated (pending invites carry no settled type). Both directions.
+  to a Zoom type (:data:`USER_TYPE_TO_ZOOM_TYPE`: Basic 1, Licensed 2) different from the Zoom
+  ``type``, whatever the Zoom status (pending invites included: they are invited with a type).
+  Both directions; only Zoom-Licensed/Entra-Basic is reclaimable.
 """
 
 from __future__ import annotations
@@ -43,17 +46,10 @@ from zoomaudit.snapshot import Snapshot
 ZOOM_TYPES: dict[int, str] = {1: "Basic", 2: "Licensed", 3: "On-Prem", 4: "Unassigned", 99: "None"}
 LICENSED = 2
 BASIC = 1
-#: SCIM ``userType`` (the app-role value the mappings send) -> Zoom REST ``type``.
-#: Legacy Pro/Corp are [U] (zoom.md §3.1: replaced by Licensed/On-Prem in 2020-10).
-USER_TYPE_TO_ZOOM_TYPE: dict[str, int] = {
-    "basic": 1,
-    "licensed": 2,
-    "on-prem": 3,
-    "onprem": 3,
-    "on prem": 3,
-    "pro": 2,
-    "corp": 3,
-}
+#: SCIM ``userType`` (the app-role value the mappings send) -> the Zoom REST ``type`` Entra
+#: intends, compared by ``licence_role_mismatch``. Only Basic and Licensed are compared: how
+#: Zoom records On-Prem and the legacy Pro/Corp roles is [U]; extend this map if yours is known.
+USER_TYPE_TO_ZOOM_TYPE: dict[str, int] = {"basic": 1, "licensed": 2}
 #: plan keys documented for plans/usage (zoom.md §2.6); others are carried as unknown
 KNOWN_PLAN_KEYS = frozenset(
     {
@@ -124,8 +120,8 @@ class LicenceAudit:
     Attributes:
         findings: one row per (Zoom user, category); columns :data:`FINDING_COLUMNS`.
         seats: per plan row: plan_key, position, plan_type, known, purchased, assigned,
-            pending, available (purchased - assigned - pending), over_allocated, counted
-            (Licensed Zoom users active or pending, plan_base only), detail.
+            pending, available (purchased - assigned - pending), over_allocated,
+            counted_assigned, counted_pending (plan_base only), detail; see :func:`seats`.
         basic_cap: one row: cap, basic_users (type 1, any status but deactivated), headroom, ok.
         by_department / by_country: one row per department (Zoom ``dept``) / country (Entra
             ``usage_location`` else ``country``) with users, one column per licence type label,
@@ -229,8 +225,10 @@ def seats(snapshot: Snapshot) -> pd.DataFrame:
 
     Returns columns: plan_key, position, plan_type, known, purchased (``hosts``), assigned
     (``usage``), pending, available (purchased - assigned - pending; NA when the plan has no
-    ``hosts``), over_allocated (available < 0), counted (plan_base only: Licensed Zoom users
-    active or pending in ``zoom_users``), detail. Rows of unknown plan keys are kept.
+    ``hosts``), over_allocated (available < 0), counted_assigned / counted_pending (plan_base
+    only: Licensed users in ``zoom_users`` active or deactivated / pending; deactivated users
+    may hold a seat [U], so compare with ``assigned`` as a plausibility check), detail. Rows of
+    unknown plan keys are kept.
     """
     plans = snapshot.table("zoom_plans")
     users = snapshot.table("zoom_users")
@@ -247,11 +245,13 @@ def seats(snapshot: Snapshot) -> pd.DataFrame:
     )
     out["available"] = out["purchased"] - out["assigned"] - out["pending"].fillna(0)
     out["over_allocated"] = (out["available"] < 0).astype("boolean")
-    licensed = users["type"].eq(LICENSED).fillna(False) & users["status"].isin(
-        ["active", "pending"]
-    )
-    out["counted"] = pd.Series(pd.NA, index=out.index, dtype="Int64")
-    out.loc[out["plan_key"] == "plan_base", "counted"] = int(licensed.sum())
+    licensed = users["type"].eq(LICENSED).fillna(False).to_numpy(bool)
+    status = users["status"].str.lower()
+    held = int((licensed & status.isin(["active", "inactive"]).to_numpy(bool)).sum())
+    invited = int((licensed & status.eq("pending").fillna(False).to_numpy(bool)).sum())
+    base = (out["plan_key"] == "plan_base").to_numpy(bool)
+    out["counted_assigned"] = pd.array([held if b else pd.NA for b in base], dtype="Int64")
+    out["counted_pending"] = pd.array([invited if b else pd.NA for b in base], dtype="Int64")
     detail = pd.Series("", index=out.index, dtype="str")
     detail[~out["known"]] = "plan key not documented; carried as received"
     detail[out["purchased"].isna()] = "no hosts field (not a seat plan)"
@@ -362,8 +362,8 @@ def _links(snapshot: Snapshot, result) -> Links:
     zu = snapshot.table("zoom_users").reset_index(drop=True)
     idx = zu.index
     m = result.matches
-    pairs = m[m["zoom_id"].notna() & m["entra_id"].notna()].drop_duplicates("zoom_id")
-    entra_id = _take(pairs["entra_id"], _positions(pairs["zoom_id"], zu["zoom_id"]), idx)
+    pairs = m[m["zoom_key"].notna() & m["entra_id"].notna()].drop_duplicates("zoom_key")
+    entra_id = _take(pairs["entra_id"], _positions(pairs["zoom_key"], _zoom_keys(zu, result)), idx)
     eu = snapshot.table("entra_users").drop_duplicates("entra_id")
     scope = result.scope.drop_duplicates("entra_id")
     sp = _positions(scope["entra_id"], entra_id)
@@ -386,6 +386,28 @@ def _links(snapshot: Snapshot, result) -> Links:
         unmanaged=isin_text(zu["zoom_id"], unmanaged_ids.unique()),
     )
     return Links(out, eu)
+
+
+def _zoom_keys(zu: pd.DataFrame, result) -> pd.Series:
+    """The reconcile's ``zoom_key`` of each REST row (``matching.zoom_accounts``).
+
+    Rows with an id use it; pending invites without one (REST hides their id) take the key of
+    the pending account with the same userName (case-insensitive) in ``result.zoom``.
+    """
+    keys = zu["zoom_id"].astype("str")
+    missing = keys.isna()
+    zoom = getattr(result, "zoom", None)
+    if missing.any() and zoom is not None and len(zoom):
+        from zoomaudit.matching import normalize_key
+
+        pend = zoom[zoom["status"].eq("pending").fillna(False).to_numpy(bool)]
+        pend = pend.assign(_k=normalize_key(pend["user_name"])).dropna(subset=["_k"])
+        pend = pend.drop_duplicates("_k")
+        want = normalize_key(zu.loc[missing, "email"])
+        found = _take(pend["zoom_key"], _positions(pend["_k"], want), want.index)
+        keys = keys.copy()
+        keys[missing] = found.astype("str")
+    return keys
 
 
 def _entra_columns(
@@ -455,12 +477,12 @@ def findings(
     stale_never = never & older_than(z["created_at"], now, grace_days)
     in_scope = z["in_scope"].fillna(False).astype(bool)
     matched = z["entra_id"].notna()
+    nested_only = z["out_of_scope_reason"].eq("nested_group_only").fillna(False).astype(bool)
     intended = z["intended_user_type"].str.lower().map(USER_TYPE_TO_ZOOM_TYPE)
     intended = pd.to_numeric(intended, errors="coerce").astype("Int64")
     mismatch = (
         matched
         & in_scope
-        & (active | deactivated)
         & intended.notna()
         & z["type"].notna()
         & intended.ne(z["type"]).fillna(False).astype(bool)
@@ -468,7 +490,7 @@ def findings(
     masks = {
         "licensed_inactive": licensed & active & (stale_login | stale_never),
         "licensed_deactivated": licensed & deactivated,
-        "licensed_entra_disabled": licensed & active & matched & ~in_scope,
+        "licensed_entra_disabled": licensed & active & matched & ~in_scope & ~nested_only,
         "licensed_unmanaged": licensed & active & z["unmanaged"],
         "licence_role_mismatch": mismatch,
     }

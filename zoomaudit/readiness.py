@@ -212,9 +212,13 @@ def candidates_from_file(snapshot: Snapshot, path: Path | str) -> pd.DataFrame:
 
 
 def assigned_candidates(snapshot: Snapshot, scope: pd.DataFrame | None = None) -> pd.DataFrame:
-    """The users assigned to the app (directly, via a group, or only via nesting)."""
+    """The live users assigned to the app (directly, via a group, or only via nesting).
+
+    Soft-deleted users are not candidates (they cannot be provisioned).
+    """
     scope = compute_scope(snapshot) if scope is None else scope
-    sel = scope[scope["assigned_direct"] | scope["assigned_via_group"] | scope["reachable_nested"]]
+    reach = scope["assigned_direct"] | scope["assigned_via_group"] | scope["reachable_nested"]
+    sel = scope[reach & ~scope["soft_deleted"]]
     return pd.DataFrame(
         {
             "entra_id": sel["entra_id"].astype("str").to_numpy(),

@@ -29,7 +29,7 @@ def test_seat_arithmetic_equals_the_plans_usage_payload():
     base = seats.loc[("plan_base", 0)]
     assert (base["purchased"], base["assigned"], base["pending"]) == (75, 44, 3)
     assert base["available"] == 75 - 44 - 3 and not base["over_allocated"]
-    assert base["counted"] == 1  # one Licensed user in zoom_users
+    assert (base["counted_assigned"], base["counted_pending"]) == (1, 0)  # from zoom_users
     web1 = seats.loc[("plan_webinar", 1)]
     assert web1["over_allocated"] and web1["available"] == -1
     assert "over-allocated by 1" in web1["detail"]

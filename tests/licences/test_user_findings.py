@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from conftest import ago, assign, build, entra_user, managed, zoom_user
+from conftest import ROLES, ago, assign, build, entra_user, managed, zoom_user
 
 from zoomaudit import licences
 
@@ -185,15 +185,50 @@ def test_role_mismatch_in_both_directions_for_in_scope_users():
         managed("under", role="Licensed", type=1),
         managed("right", role="Licensed", type=2),
         managed("right_basic", role="Basic", type=1),
-        managed("pending", role="Basic", type=2, status="pending"),
+        managed("off", role="Basic", type=2, status="inactive"),
     )
     audit = licences.audit(s)
     f = audit.findings[audit.findings["category"] == "licence_role_mismatch"].set_index("zoom_id")
-    assert set(f.index) == {"z-over", "z-under"}
+    assert set(f.index) == {"z-over", "z-under", "z-off"}
     assert bool(f.loc["z-over", "reclaimable"]) is True
     assert bool(f.loc["z-under", "reclaimable"]) is False
     assert f.loc["z-under", "intended_user_type"] == "Licensed"
     assert f.loc["z-under", "licence_type"] == "Basic"
+
+
+def test_role_mismatch_of_a_pending_invite_without_zoom_id():
+    s = build(
+        managed("inv", role="Basic", type=2, status="pending", zoom_id=None),
+        managed("inv_ok", role="Basic", type=1, status="pending", zoom_id=None),
+    )
+    f = licences.audit(s).findings
+    assert list(f["category"]) == ["licence_role_mismatch"]
+    assert f.iloc[0]["zoom_user_name"] == "inv@contoso.example" and pd.isna(f.iloc[0]["zoom_id"])
+    assert f.iloc[0]["user_principal_name"] == "inv@contoso.example"
+
+
+def test_on_prem_and_unknown_roles_are_not_compared():
+    roles = [*ROLES, {"app_role_id": "r-op", "value": "On-Prem", "is_enabled": True}]
+    a = {**assign("op"), "app_role_id": "r-op"}
+    s = build(extra_zoom=[zoom_user("op", type=1)], extra_entra=[entra_user("op")],
+              extra_assign=[a], entra_app_roles=roles)  # fmt: skip
+    assert licences.audit(s).findings.empty
+
+
+def test_nested_only_users_are_left_to_the_reconcile():
+    groups = [{"group_id": "g", "display_name": "Zoom", "assigned": True}]
+    members = [{"group_id": "g", "member_id": "e-nest", "member_type": "user", "direct": False}]
+    ga = {"assignment_id": "a-g", "principal_id": "g", "principal_type": "Group",
+          "app_role_id": "r-lic"}  # fmt: skip
+    s = build(
+        managed("ok"),
+        extra_zoom=[zoom_user("nest")],
+        extra_entra=[entra_user("nest")],
+        extra_assign=[ga],
+        entra_groups=groups,
+        entra_group_members=members,
+    )
+    assert flagged(licences.audit(s), "licensed_entra_disabled") == set()
 
 
 def test_role_mismatch_ignores_out_of_scope_users():
