@@ -252,18 +252,29 @@ def plan(snapshot: Snapshot, config: RolloutConfig | dict | Path | str) -> dict:
     if not isinstance(config, RolloutConfig):
         config = load_config(config)
     tenant = _Facts.build(snapshot)
-    waves, taken = [], {}
-    seat_state = dict(tenant.seats)
+    selections, taken = [], {}
     for number, wave in enumerate(config.waves, 1):
-        entry = _plan_wave(tenant, wave, number)
-        for user in entry["users"]:
-            other = taken.get(user["entra_id"])
+        sel = _select_wave(tenant, wave, number)
+        for uid in sorted(sel.picked):
+            other = taken.get(uid)
             if other is not None:
                 raise PlanError(
-                    f"waves {other!r} and {wave.name!r} overlap: {user['user_principal_name']} "
+                    f"waves {other!r} and {wave.name!r} overlap: {tenant.upn.get(uid) or uid} "
                     "is in both; remove them from one wave"
                 )
-            taken[user["entra_id"]] = wave.name
+            taken[uid] = wave.name
+        selections.append(sel)
+    role_values = {
+        uid: sel.role_value
+        for sel in selections
+        for uid in sel.picked
+        if uid not in tenant.in_scope
+    }
+    reasons, warnings, findings = _readiness(tenant, role_values, selections, config.role)
+    waves = []
+    seat_state = dict(tenant.seats)
+    for number, (wave, sel) in enumerate(zip(config.waves, selections, strict=True), 1):
+        entry = _plan_wave(tenant, wave, number, sel, reasons, warnings, findings)
         _consume_seats(entry, seat_state, wave.name)
         waves.append(entry)
     body = {
@@ -363,7 +374,10 @@ def status_detail(plan_body: dict, snapshot: Snapshot) -> pd.DataFrame:
     already_assigned), state (one of :data:`STATES`), reason (provisioning log reason or
     blocking reasons), assigned_at (UTC, NA when not in scope), zoom_id.
     """
-    facts = _Facts.build(snapshot, for_status=True)
+    return _detail(plan_body, _Facts.build(snapshot, for_status=True))
+
+
+def _detail(plan_body: dict, facts: _Facts) -> pd.DataFrame:
     rows = []
     for wave in plan_body.get("waves") or []:
         for user in wave["users"]:
@@ -378,8 +392,8 @@ def status(plan_body: dict, snapshot: Snapshot) -> pd.DataFrame:
     state in :data:`STATES`, provisioned_pct (float, of members assigned and not blocked),
     gate_open (bool: the next wave may start), gate (text: why or why not).
     """
-    detail = status_detail(plan_body, snapshot)
-    return _summarise(plan_body, _Facts.build(snapshot, for_status=True), detail)
+    facts = _Facts.build(snapshot, for_status=True)
+    return _summarise(plan_body, facts, _detail(plan_body, facts))
 
 
 def cycle_minutes(interval: object) -> float:
@@ -460,6 +474,9 @@ class _Facts:
     provisioning: dict
     gates: list[dict]
     scope: pd.DataFrame  # zoomaudit.scope.compute_scope of the snapshot
+    upn: dict[str, str | None]  # entra_id -> userPrincipalName
+    display: dict[str, str | None]
+    mail: dict[str, str | None]
 
     @classmethod
     def build(cls, snapshot: Snapshot, *, for_status: bool = False) -> _Facts:
@@ -508,6 +525,9 @@ class _Facts:
             in_scope=in_scope,
             assigned_groups=assigned_groups,
             scope=scope,
+            upn=_column(users, "user_principal_name"),
+            display=_column(users, "display_name"),
+            mail=_column(users, "mail"),
             zoom=_zoom_index(snapshot),
             app=app,
             seats=_seats(snapshot),
@@ -516,14 +536,17 @@ class _Facts:
         )
 
     def zoom_user(self, entra_id: str) -> dict | None:
-        if entra_id not in self.users.index:
-            return None
-        row = self.users.loc[entra_id]
-        for value in (row["user_principal_name"], row["mail"]):
+        for value in (self.upn.get(entra_id), self.mail.get(entra_id)):
             hit = self.zoom.get(_key(value))
             if hit:
                 return hit
         return None
+
+
+def _column(frame: pd.DataFrame, name: str) -> dict[str, object]:
+    values = frame[name].astype(object)
+    values = values.where(frame[name].notna(), None)
+    return dict(zip(frame.index.tolist(), values.tolist(), strict=True))
 
 
 def _zoom_index(snapshot: Snapshot) -> dict[str, dict]:
@@ -611,42 +634,46 @@ WARNING_CATEGORIES = frozenset({"existing_zoom_account", "nested_group_only"})
 
 
 def _readiness(
-    facts: _Facts, ids: list[str], role: str, picked: dict[str, dict]
-) -> tuple[dict[str, list[str]], dict[str, list[str]], list[dict]]:
-    """(blocking reasons, warnings, gates) for the wave's new members.
+    facts: _Facts, role_values: dict[str, str], selections: list, default_role: str
+) -> tuple[dict[str, list[str]], dict[str, list[str]], pd.DataFrame]:
+    """(blocking reasons, warnings, findings) for every new member of every wave at once.
 
-    Reasons are readiness categories (``zoomaudit.readiness.CATEGORIES``) plus
-    ``scoping_filter`` when the job's scoping filter would leave the user out.
+    One :func:`zoomaudit.readiness.evaluate` call over all waves (each user simulated with
+    its wave's role), so duplicate userNames across waves are caught too. Reasons are
+    readiness categories (``zoomaudit.readiness.CATEGORIES``) plus ``scoping_filter`` when the
+    job's scoping filter would leave the user out.
     """
+    ids = sorted(role_values)
     reasons: dict[str, list[str]] = {uid: [] for uid in ids}
     warnings: dict[str, list[str]] = {uid: [] for uid in ids}
-    if not ids:
-        return reasons, warnings, []
+    via = {
+        uid: ";".join(sorted(sel.picked[uid]["by"])) for sel in selections for uid in sel.picked
+    }
     cands = pd.DataFrame(
-        {
-            "entra_id": ids,
-            "via": [";".join(sorted(picked[u]["by"])) for u in ids],
-            "nested_only": False,
-        }
-    )
+        {"entra_id": ids, "via": [via[u] for u in ids], "nested_only": False},
+        columns=["entra_id", "via", "nested_only"],
+    ).astype({"entra_id": "str", "via": "str", "nested_only": bool})
     findings = readiness.evaluate(
-        facts.snapshot, cands, {uid: role for uid in ids}, role=role, scope=facts.scope
+        facts.snapshot, cands, role_values, role=default_role, scope=facts.scope
     )
-    for row in findings.itertuples(index=False):
-        if row.category == "ready" or row.entra_id not in reasons:
+    for uid, category in zip(findings["entra_id"], findings["category"], strict=True):
+        if category == "ready" or uid not in reasons:
             continue
-        target = warnings if row.category in WARNING_CATEGORIES else reasons
-        if row.category not in target[row.entra_id]:
-            target[row.entra_id].append(row.category)
-    passes = facts.scope.set_index("entra_id")["passes_filter"]
+        target = warnings if category in WARNING_CATEGORIES else reasons
+        if category not in target[uid]:
+            target[uid].append(category)
+    passes = dict(zip(facts.scope["entra_id"], facts.scope["passes_filter"], strict=True))
     for uid in ids:
-        if uid in passes.index and not bool(passes.loc[uid]):
+        if uid in passes and not bool(passes[uid]):
             reasons[uid].append("scoping_filter")
-    ready_ids = [uid for uid in ids if not reasons[uid]]
-    findings_ready = findings[findings["entra_id"].isin(ready_ids)]
-    findings_ready.attrs = dict(findings.attrs)
-    gates = _gate_rows(readiness.gates(facts.snapshot, findings_ready))
-    return reasons, warnings, gates
+    return reasons, warnings, findings
+
+
+def _wave_gates(facts: _Facts, findings: pd.DataFrame, ready_ids: list[str]) -> list[dict]:
+    """readiness's gates for the wave's ready new members."""
+    part = findings[findings["entra_id"].isin(ready_ids)]
+    part.attrs = dict(findings.attrs)
+    return _gate_rows(readiness.gates(facts.snapshot, part))
 
 
 # ---------------------------------------------------------------------------- one wave
@@ -689,7 +716,18 @@ def _live(users: pd.DataFrame) -> pd.Series:
     return users["soft_deleted"] != True  # noqa: E712
 
 
-def _plan_wave(facts: _Facts, wave: WaveConfig, number: int) -> dict:
+@dataclass
+class _Selection:
+    """Who a wave selects, before readiness."""
+
+    app_role_id: str
+    role_value: str
+    picked: dict[str, dict]  # user id -> {"by": set of selectors, "nested": bool}
+    groups: list[str]
+    nested_out: dict[str, object]  # group mode: nested-only members (not provisioned)
+
+
+def _select_wave(facts: _Facts, wave: WaveConfig, number: int) -> _Selection:
     label = f"wave {number} ({wave.name!r})"
     role = facts.roles.get(_key(wave.role))
     if role is None:
@@ -712,14 +750,14 @@ def _plan_wave(facts: _Facts, wave: WaveConfig, number: int) -> dict:
         ]
         direct = set(rows.loc[rows["direct"] != False, "member_id"])  # noqa: E712
         for uid in sorted(set(rows["member_id"])):
-            if uid not in facts.users.index:
+            if uid not in facts.upn:
                 continue
             if uid in direct:
                 pick(uid, f"group:{facts.groups.loc[gid, 'display_name']}")
             elif wave.assign == "users":
                 pick(uid, f"group:{facts.groups.loc[gid, 'display_name']}", nested=True)
             else:
-                nested_out[uid] = facts.users.loc[uid, "user_principal_name"]
+                nested_out[uid] = facts.upn.get(uid)
     for selector in wave.users:
         pick(_resolve_user(facts, selector, label), "user")
     live = facts.users[_live(facts.users)]
@@ -742,19 +780,32 @@ def _plan_wave(facts: _Facts, wave: WaveConfig, number: int) -> dict:
     for uid in list(nested_out):
         if uid in picked:
             nested_out.pop(uid)
+    return _Selection(app_role_id, role_value, picked, groups, nested_out)
 
+
+def _plan_wave(
+    facts: _Facts,
+    wave: WaveConfig,
+    number: int,
+    sel: _Selection,
+    reasons: dict[str, list[str]],
+    warnings: dict[str, list[str]],
+    findings: pd.DataFrame,
+) -> dict:
+    app_role_id, role_value, picked = sel.app_role_id, sel.role_value, sel.picked
+    groups, nested_out = sel.groups, sel.nested_out
     ids = sorted(picked)
-    new = [uid for uid in ids if uid not in facts.in_scope]
-    reasons, warnings, gates = _readiness(facts, new, role_value, picked)
+    gates = _wave_gates(
+        facts, findings, [u for u in ids if u not in facts.in_scope and not reasons[u]]
+    )
     users = []
     for uid in ids:
-        row = facts.users.loc[uid]
         status = ALREADY if uid in facts.in_scope else ("blocked" if reasons[uid] else "ready")
         users.append(
             {
                 "entra_id": uid,
-                "user_principal_name": _opt(row["user_principal_name"]),
-                "display_name": _opt(row["display_name"]),
+                "user_principal_name": facts.upn.get(uid),
+                "display_name": facts.display.get(uid),
                 "status": status,
                 "reasons": list(reasons.get(uid, [])),
                 "warnings": list(warnings.get(uid, [])),
@@ -780,7 +831,8 @@ def _plan_wave(facts: _Facts, wave: WaveConfig, number: int) -> dict:
     )
     if to_assign > wave.max_users:
         raise PlanError(
-            f"{label}: selects {to_assign} users to assign, more than max_users "
+            f"wave {number} ({wave.name!r}): selects {to_assign} users to assign, more than "
+            "max_users "
             f"{wave.max_users}; split the wave or raise max_users"
         )
     counts = {s: sum(1 for u in users if u["status"] == s) for s in ("ready", "blocked", ALREADY)}
