@@ -229,3 +229,20 @@ def test_delta_latest_and_expired_tokens(fgraph, fresh):
     fresh.state.clock.advance(8 * 86400)
     resp = fgraph.get(latest["@odata.deltaLink"])
     assert resp.status_code == 400 and resp.json()["error"]["code"] == "syncStateNotFound"
+
+
+def test_delta_with_an_id_filter_tracks_only_those_users(fgraph, fresh):
+    flt = f"id eq '{gid('u01')}' or id eq '{gid('u02')}'"
+    params = {"$filter": flt, "$select": "id,displayName"}
+    items, link = _delta(fgraph, "/users/delta", params=params)
+    assert ids(items) == {gid("u01"), gid("u02")}
+    with fresh.tenant.lock:
+        users = fresh.tenant.users.copy()
+        users["displayName"] = users["displayName"] + " (renamed)"  # every user changes
+        fresh.tenant.users = users
+        fresh.tenant.touch()
+    changes, _ = _delta(fgraph, link)
+    assert ids(changes) == {gid("u01"), gid("u02")}
+    assert all(c["displayName"].endswith("(renamed)") for c in changes)
+    bad = fgraph.get("/users/delta", params={"$filter": "accountEnabled eq true"})
+    assert bad.status_code == 400

@@ -26,7 +26,7 @@ from zoomaudit.emulator.graph_common import (
     decode_token,
     encode_token,
 )
-from zoomaudit.emulator.graph_filter import Filter, evaluate
+from zoomaudit.emulator.graph_filter import Filter, FilterError, evaluate, parse
 
 
 class UsersRoutes(GraphBase):
@@ -235,16 +235,57 @@ class UsersRoutes(GraphBase):
 
         return self.view.memo(("delta", props), build)
 
-    def _new_delta_state(self, props: tuple[str, ...]) -> str:
+    def _delta_current(
+        self, props: tuple[str, ...], only: frozenset[str] | None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(ids, row hashes, positions) of the live users the delta query tracks."""
         ids, hashes = self._delta_snapshot(props)
+        positions = self.view.live_positions()
+        if only is not None:
+            keep = np.isin(ids, list(only))
+            ids, hashes, positions = ids[keep], hashes[keep], positions[keep]
+        return ids, hashes, positions
+
+    def _new_delta_state(self, props: tuple[str, ...], only: frozenset[str] | None) -> str:
+        ids, hashes, _ = self._delta_current(props, only)
         token = uuid.uuid4().hex + uuid.uuid4().hex
         self.delta_states[token] = {
             "created": self.state.clock.now(),
             "props": props,
+            "only": only,
             "ids": ids,
             "hashes": hashes,
         }
         return token
+
+    def _delta_filter(self, ctx: Ctx) -> frozenset[str] | None:
+        """The ids of ``$filter=id eq '...' or id eq '...'`` (at most 50), the only filter
+        delta accepts."""
+        text = ctx.q.get("$filter")
+        if not text:
+            return None
+        bad = GraphError(
+            400,
+            "Request_UnsupportedQuery",
+            "Unsupported query: delta accepts only 'id eq' clauses joined by 'or'.",
+        )
+        try:
+            ast = parse(text).ast
+        except FilterError as exc:
+            raise bad from exc
+        found: set[str] = set()
+        stack = [ast]
+        while stack:
+            node = stack.pop()
+            if node[0] == "or":
+                stack += [node[1], node[2]]
+            elif node[:3] == ("cmp", "eq", ("prop", ("id",))) and node[3][0] == "lit":
+                found.add(str(node[3][1]).lower())
+            else:
+                raise bad
+        if len(found) > 50:
+            raise bad
+        return frozenset(found)
 
     def users_delta(self, ctx: Ctx) -> Resp:
         skip = ctx.q.get("$skiptoken")
@@ -252,7 +293,7 @@ class UsersRoutes(GraphBase):
             return self._delta_page(ctx, decode_token(skip))
         dtok = ctx.q.get("$deltatoken")
         if dtok == "latest":
-            token = self._new_delta_state(self._user_props(ctx))
+            token = self._new_delta_state(self._user_props(ctx), self._delta_filter(ctx))
             return self.json(
                 {
                     "@odata.context": self._context(ctx, "users"),
@@ -271,13 +312,13 @@ class UsersRoutes(GraphBase):
                     "The sync state is not found or has expired; restart the sync with an "
                     "initial delta request.",
                 )
-            props = old["props"]
-            ids, hashes = self._delta_snapshot(props)
+            props, only = old["props"], old["only"]
+            ids, hashes, live = self._delta_current(props, only)
             before = pd.Series(old["hashes"], index=old["ids"])
             now_ser = pd.Series(hashes, index=ids)
             prior = before.reindex(ids)
             changed = np.flatnonzero(prior.isna().to_numpy() | (prior.to_numpy() != hashes))
-            positions = self.view.live_positions()[changed]
+            positions = live[changed]
             gone = np.setdiff1d(old["ids"], now_ser.index.to_numpy())
             deleted = {
                 str(i).lower() for i in self.view.users["id"].iloc[self.view.deleted_positions()]
@@ -287,12 +328,9 @@ class UsersRoutes(GraphBase):
                 for i in gone.tolist()
             ]
         else:
-            if "$filter" in ctx.q:
-                raise GraphError(
-                    400, "Request_UnsupportedQuery", "Only 'id eq' filters are supported."
-                )
+            only = self._delta_filter(ctx)
             props = self._user_props(ctx)
-            positions = self.view.live_positions()
+            positions = self._delta_current(props, only)[2]
             removed = []
         session = uuid.uuid4().hex
         self.delta_sessions.put(
@@ -301,7 +339,7 @@ class UsersRoutes(GraphBase):
                 "positions": positions,
                 "removed": removed,
                 "props": props,
-                "next": self._new_delta_state(props),
+                "next": self._new_delta_state(props, only),
             },
         )
         return self._delta_page(ctx, {"s": session, "o": 0})
