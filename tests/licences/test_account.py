@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pandas as pd
-from conftest import ago, build, entra_user, managed, zoom_user
+from licence_fixtures import ago, build, entra_user, managed, zoom_user
 
 from zoomaudit import licences
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from conftest import ROLES, ago, assign, build, entra_user, managed, zoom_user
+from licence_fixtures import ROLES, ago, assign, build, entra_user, managed, zoom_user
 
 from zoomaudit import licences
 

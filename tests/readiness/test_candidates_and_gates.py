@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pandas as pd
 import pytest
-from conftest import HEALTHY_JOB, TAKEN, assign, mappings, snap, user
+from readiness_fixtures import HEALTHY_JOB, TAKEN, assign, mappings, snap, user
 
 from zoomaudit import readiness
 from zoomaudit.errors import LookupFailedError, SnapshotError

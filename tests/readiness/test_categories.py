@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from conftest import assign, snap, user
+from readiness_fixtures import assign, snap, user
 
 from zoomaudit import readiness
 
