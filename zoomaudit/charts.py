@@ -97,7 +97,9 @@ def counts_bar(
         category_orders={column: list(order.index)},
         text_auto=True,
     )
-    fig.update_layout(height=max(260, 40 + 28 * len(order)), yaxis_title=None)
+    if not color:
+        fig.update_traces(textposition="outside", cliponaxis=False)
+    fig.update_layout(height=max(340, 140 + 34 * len(order)), yaxis_title=None)
     return fig
 
 
