@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import unicodedata
 
+import pytest
 from fixtures import BASIC, LICENSED, snapshot, user, zoom
 
 from zoomaudit.mapping import simulate
@@ -283,3 +284,69 @@ def test_simulate_role_override_for_readiness():
     exp = simulate(s, role_values={"u": "Licensed"}, assume_in_scope=True)
     assert exp.loc[0, "user_type"] == "Licensed" and bool(exp.loc[0, "active"])
     assert not bool(simulate(s).loc[0, "active"])  # not assigned -> IsSoftDeleted
+
+
+def _mapping(target, expr, prio=0, stype="Function"):
+    return {
+        "job_id": "zoom.job",
+        "object_mapping": "Synchronize Azure Active Directory Users to x",
+        "target_attribute": target,
+        "source_type": stype,
+        "expression": expr,
+        "matching_priority": prio,
+    }
+
+
+def test_unevaluable_mapping_is_reported_and_not_compared():
+    mappings = [
+        _mapping("userName", "[userPrincipalName]", 1, "Attribute"),
+        _mapping("displayName", "Guid()"),
+        _mapping('phoneNumbers[type eq "work"].value', "[telephoneNumber]", 0, "Attribute"),
+    ]
+    s = snapshot(
+        [user("u", "Ana Ruiz")],
+        [zoom("z", "ana.ruiz@contoso.example", "Other")],
+        direct=[("u", BASIC)],
+        mappings=mappings,
+    )
+    exp = simulate(s)
+    assert set(exp.attrs["unevaluated"]) == {"display_name", "phone_numbers_work_value"}
+    assert "cannot be simulated" in exp.attrs["unevaluated"]["display_name"]
+    assert row(reconcile(s), "u")["category"] == "in_sync"  # displayName not compared
+
+
+def test_matching_attribute_that_cannot_be_evaluated_is_an_error():
+    from zoomaudit.errors import ExpressionError
+
+    s = snapshot([user("u", "Ana Ruiz")], mappings=[_mapping("userName", "Frob([mail])", 1)])
+    with pytest.raises(ExpressionError, match="unknown function Frob"):
+        reconcile(s)
+
+
+def test_expression_mapping_for_username():
+    s = snapshot(
+        [user("u", "Ana Ruiz", upn="Ana.Ruiz@corp.example")],
+        [zoom("z", "ana.ruiz@contoso.example", "Ana Ruiz", user_type="Basic")],
+        direct=[("u", BASIC)],
+        mappings=[
+            _mapping(
+                "userName",
+                'ToLower(Replace([userPrincipalName], "@corp.example", , , '
+                '"@contoso.example", , ))',
+                1,
+            )
+        ],
+    )
+    assert simulate(s).loc[0, "user_name"] == "ana.ruiz@contoso.example"
+    assert row(reconcile(s), "u")["category"] == "in_sync"
+
+
+def test_incomplete_snapshot_is_refused_unless_allowed():
+    from zoomaudit.errors import SnapshotError
+    from zoomaudit.snapshot import Snapshot
+
+    s = snapshot([user("u", "Ana Ruiz")], direct=[("u", BASIC)])
+    inc = Snapshot(id="x", manifest={**s.manifest, "complete": False}, tables=s.tables)
+    with pytest.raises(SnapshotError, match="incomplete"):
+        reconcile(inc)
+    assert len(reconcile(inc, allow_incomplete=True).findings) == 1
