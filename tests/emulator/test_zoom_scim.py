@@ -143,6 +143,16 @@ def test_get_one_full_projection(client):
     assert user["roles"][0]["value"] == "2"
 
 
+def test_attributes_and_excluded_attributes(client):
+    core = "urn:ietf:params:scim:schemas:core:2.0:User"
+    params = {"attributes": f"{core}:userName,{ENTERPRISE}:department"}
+    user = client.get(f"/scim2/Users/{ANA}", params=params).json()
+    assert set(user) == {"id", "schemas", "meta", "userName", ENTERPRISE}
+    assert user[ENTERPRISE] == {"department": "Finance"}
+    page = client.get("/scim2/Users", params={"excludedAttributes": "emails,name"}).json()
+    assert all("emails" not in u and "name" not in u for u in page["Resources"])
+
+
 def test_get_unknown_or_pending_id_is_404(client):
     for uid in ("nope", "PENDid00000000000000pen"):
         r = client.get(f"/scim2/Users/{uid}")

@@ -16,6 +16,7 @@ from starlette.responses import Response
 
 from . import zoom_discovery as disc
 from .zoom_store import (
+    CORE,
     ENTERPRISE,
     ENTERPRISE_EXTRA,
     LIST_RESPONSE,
@@ -95,6 +96,8 @@ def _trim(item: dict, attributes: str | None, excluded: str | None) -> dict:
     def names(spec: str) -> list[tuple[str, str | None]]:
         out = []
         for part in filter(None, (p.strip() for p in spec.split(","))):
+            if part.lower().startswith(CORE.lower() + ":"):
+                part = part[len(CORE) + 1 :]
             for urn in (ENTERPRISE, ZOOM_USER, ZOOM_EXT):
                 if part.lower().startswith(urn.lower() + ":"):
                     out.append((urn, part[len(urn) + 1 :]))
