@@ -147,3 +147,28 @@ def test_journal_records_requests_without_authorization(zoom):
     assert [e.path for e in zoom.state.journal.state_changing("zoom")] == [
         "/scim2/Users/ANAid00000000000000000a"
     ]
+
+
+def test_scim_prefixes_option():
+    with zs.serve(zs.make_state(scim_prefixes=("/scim2",))) as served, served.client() as c:
+        assert c.get("/scim2/Users").status_code == 200
+        assert c.get("/scim/Users").status_code == 404
+
+
+def test_groups_list_is_an_empty_list_response(zoom):
+    with zoom.client() as c:
+        body = c.get("/scim/Groups").json()
+    assert body["totalResults"] == 0 and body["Resources"] == []
+
+
+def test_a_handler_bug_answers_500_and_is_journaled(monkeypatch):
+    from zoomaudit.emulator import zoom_rest
+
+    async def boom(ctx, request):
+        raise RuntimeError("emulator bug")
+
+    monkeypatch.setattr(zoom_rest, "summary", boom)
+    with zs.serve(zs.make_state()) as served, served.client() as c:
+        r = c.get("/v2/users/summary")
+        assert r.status_code == 500 and r.json()["code"] == 500
+        assert [e.status for e in served.state.journal.select("zoom", path="summary")] == [500]
