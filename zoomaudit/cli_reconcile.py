@@ -12,35 +12,18 @@ import typer
 
 
 def _resolve_snapshot(spec: str, *, allow_incomplete: bool):
+    """A snapshot path, or "latest" under ``Settings.data_dir``."""
     from zoomaudit import snapshot as snap
     from zoomaudit.errors import SnapshotError
 
     if spec == "latest":
-        latest = getattr(snap, "latest", None)
-        if latest is None:
-            raise SnapshotError("'latest' needs zoomaudit.snapshot.latest; give a snapshot path")
         from zoomaudit.config import Settings
 
-        settings = Settings.from_env()
-        found = latest(settings.data_dir) if _takes_arg(latest) else latest()
-        if found is None:
-            raise SnapshotError(f"no snapshot found under {settings.data_dir}")
-        if isinstance(found, snap.Snapshot):
-            return found
-        return snap.load(found, allow_incomplete=allow_incomplete)
+        return snap.latest(Settings.from_env().data_dir, allow_incomplete=allow_incomplete)
     path = Path(spec)
     if not path.exists():
         raise SnapshotError(f"snapshot {spec} does not exist")
     return snap.load(path, allow_incomplete=allow_incomplete)
-
-
-def _takes_arg(fn) -> bool:
-    import inspect
-
-    try:
-        return len(inspect.signature(fn).parameters) > 0
-    except (TypeError, ValueError):
-        return False
 
 
 def register(app: typer.Typer) -> None:

@@ -164,3 +164,29 @@ def test_cli_reconcile_writes_findings_and_prints_counts(tmp_path, monkeypatch):
     assert res.exit_code == 0, res.output
     assert "in_sync" in res.output and out.is_file()
     assert len(pd.read_csv(out)) == len(reconcile(s).findings)
+
+
+def test_cli_reconcile_latest_uses_the_data_dir(tmp_path, monkeypatch):
+    from zoomaudit import snapshot as snap_mod
+    from zoomaudit.cli import app
+
+    seen = {}
+
+    def fake_latest(data_dir, allow_incomplete=False):
+        seen["dir"] = data_dir
+        return small()
+
+    monkeypatch.setattr(snap_mod, "latest", fake_latest)
+    monkeypatch.setenv("ZOOMAUDIT_DATA_DIR", str(tmp_path / "data"))
+    out = tmp_path / "f.parquet"
+    res = CliRunner().invoke(app, ["reconcile", "latest", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    assert out.is_file() and "dir" in seen
+
+
+def test_cli_reconcile_missing_snapshot_is_one_clear_error(tmp_path):
+    from zoomaudit.cli import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(["reconcile", str(tmp_path / "nope"), "--out", str(tmp_path / "f.csv")])
+    assert exc.value.code == 1
