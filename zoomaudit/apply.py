@@ -520,20 +520,27 @@ async def _assign_all(writer, sp_id, item, existing, ledger, jr, common, result)
                 users.append(pid)
             continue
         if status == 400 and "already exists" in _error_line(response).lower():
+            # someone (or our own earlier request) assigned it meanwhile; with replication
+            # delay the list may not show it yet
             now_held = _index(await writer.assignments(sp_id)).get(pid.lower(), [])
             match = [a for a in now_held if _same(a.get("appRoleId"), role)]
-            if match:
-                act.action, act.status = "exists", "skipped"
-                act.assignment_id = str(match[0]["id"])
-                jr.append(
-                    "assign",
-                    "exists",
-                    ref=intent["seq"],
-                    http_status=status,
-                    assignment_id=act.assignment_id,
-                    **fields,
-                )
-                continue
+            ours = ledger.created.get((pid, role))
+            aid = str(match[0]["id"]) if match else (ours[0] if ours else None)
+            act.action, act.status, act.assignment_id = "exists", "skipped", aid
+            if not match:
+                act.detail = "Graph says it exists; not listed yet (replication delay)"
+            # "duplicate" keeps an unresolved intent of an interrupted run open for rollback
+            jr.append(
+                "assign",
+                "exists" if match or ours else "duplicate",
+                ref=intent["seq"],
+                http_status=status,
+                assignment_id=aid,
+                **fields,
+            )
+            if p["principal_type"] == "User":
+                users.append(pid)
+            continue
         unknown = status >= 500 or status == 408
         line = _error_line(response)
         jr.append(
@@ -686,10 +693,8 @@ async def rollback_wave_async(
             act = Action(pid, "", _name(item, pid), "unassign", "planned", aid, note)
             result.actions.append(act)
             if not present:
-                act.action, act.status = "gone", "skipped"
-                if jr:
-                    jr.append("unassign", "gone", **fields)
-                continue
+                # not listed (already deleted, or not replicated yet): the DELETE decides
+                act.detail = "not in the current list; DELETE will tell (404 = gone)"
             if jr is None:
                 continue
             intent = jr.append("unassign", "intent", **fields)

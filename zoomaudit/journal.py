@@ -14,14 +14,17 @@ Line format (keys sorted; ``seq`` counts from 1 in each file)::
      "app_role_id": "...", "resource_id": "...", "assignment_id": "...", "http_status": 201,
      "error": null, "ref": 6}
 
-``kind`` is one of ``run`` (start/end of a run), ``baseline`` (assignments that already existed
-when the wave was first applied; never removed by rollback), ``assign``, ``unassign`` and
-``provision_on_demand``. ``status`` values: ``intent`` (about to send), ``created`` /
-``deleted`` / ``ok`` (done), ``exists`` (already there, nothing sent), ``adopted`` (found an
+``kind`` is one of ``run`` (start/end of a run), ``baseline`` (assignments of the wave's
+principals that already existed when the wave was first applied; never removed by rollback),
+``assign``, ``unassign`` and ``provision_on_demand``. ``status`` values: ``intent`` (about to
+send), ``created`` / ``deleted`` / ``ok`` (done), ``exists`` (already there, nothing sent, or
+Graph answered "already exists"), ``duplicate`` (Graph said it exists but it is not listed yet
+and we cannot tell whose it is; an earlier unresolved intent stays open), ``adopted`` (found an
 assignment an earlier interrupted run of ours created), ``gone`` (already deleted), ``error``
 (the request failed; ``outcome_unknown`` says whether it may nevertheless have taken effect),
 ``started`` / ``finished`` / ``aborted`` for ``run`` lines. ``ref`` points from an outcome line
-to the ``seq`` of its intent.
+to the ``seq`` of its intent. Rollback lines carry ``created_token`` (``run_id:seq`` of the
+apply line that created or adopted the assignment), because Graph may reuse assignment ids.
 """
 
 from __future__ import annotations

@@ -45,10 +45,20 @@ Plan file (JSON, sorted keys, 2-space indent, no timestamps except the snapshot'
      "seats": {"licensed_hosts", "licensed_used", "licensed_available", "basic_users",
                "basic_cap"},
      "waves": [{"number", "name", "pilot", "assign", "role", "app_role_id", "max_users",
-                "selectors", "principals": [{"principal_id", "principal_type",
-                "display_name", "app_role_id"}], "users": [{"entra_id", "user_principal_name",
-                "display_name", "status", "reasons", "selected_by", "nested", "seat"}],
+                "description", "selectors", "principals": [{"principal_id",
+                "principal_type", "display_name", "app_role_id"}], "gates": [{"name", "ok",
+                "detail"}], "users": [{"entra_id", "user_principal_name", "display_name",
+                "status", "reasons", "warnings", "selected_by", "nested", "seat"}],
                 "counts", "seats", "nested_not_provisioned", "notes"}]}
+
+``principals`` is exactly what ``apply`` assigns. A user's ``status`` is ``ready``,
+``blocked`` (``reasons``: readiness categories, see ``zoomaudit.readiness.CATEGORIES``, plus
+``scoping_filter``) or ``already_assigned``; ``warnings`` hold non-blocking categories
+(:data:`WARNING_CATEGORIES`). ``seat`` is ``licensed`` / ``basic`` when the user will take a
+new seat of that kind. Wave ``gates`` are readiness's gates for the wave's ready members
+(seats, Basic cap, required mappings, job health); ``apply --apply`` refuses a wave with a
+failing gate unless ``--ignore-gates``. Seats are also counted cumulatively across waves: a wave
+that would exceed the Licensed seats left, or Zoom's 9,999 Basic users, is a plan error.
 
 ``hash`` is the sha256 of the canonical JSON of everything else (sorted keys, compact
 separators, UTF-8). ``apply`` refuses a plan whose hash does not match.

@@ -381,3 +381,24 @@ def test_provision_on_demand_for_the_pilot(planned):
     assert len(calls) == 3
     lines = list(journal.read(journal.default_path(path)))
     assert sum(1 for x in lines if x["kind"] == "provision_on_demand" and x["status"] == "ok") == 3
+
+
+def test_replication_delay_rerun_and_rollback(make_emulator, tmp_path, plan_text):
+    """New assignments invisible to GET for an hour: a re-run meets Graph's duplicate error
+    and records it as existing; rollback still deletes what was created."""
+    from zoomaudit.emulator.core import EmulatorOptions
+
+    emu = make_emulator(tenant=fresh_tenant(), options=EmulatorOptions(replication_delay=3600))
+    path = tmp_path / "plan.json"
+    path.write_text(plan_text)
+    body = rollout.read_plan(path)
+    before = assignments(emu)
+    run_apply(emu, path, "finance", apply=True)
+    want = planned_pairs(body, "finance")
+    assert {(p, r) for _, p, r in assignments(emu) - before} == want
+    again = run_apply(emu, path, "finance", apply=True)
+    assert again.counts() == {"exists": len(want)}
+    assert all("replication delay" in (a.detail or "") for a in again.actions)
+    assert {(p, r) for _, p, r in assignments(emu) - before} == want
+    run_rollback(emu, path, "finance", apply=True)
+    assert assignments(emu) == before
