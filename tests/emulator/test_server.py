@@ -167,3 +167,27 @@ def test_cli_serve_prints_exports_and_stops_on_sigterm():
         while proc.poll() is None and time.monotonic() < deadline:
             time.sleep(0.05)  # waiting for a child process, not for emulated time
     assert proc.returncode == 0
+
+
+def test_authority_faults_and_openid_configuration(authority_emu):
+    env = authority_emu.env()
+    base = f"{env['ZOOMAUDIT_AUTHORITY']}/{env['ZOOMAUDIT_TENANT_ID']}"
+    with httpx.Client(verify=env["ZOOMAUDIT_CA_BUNDLE"]) as http:
+        doc = http.get(f"{base}/v2.0/.well-known/openid-configuration").json()
+        assert doc["token_endpoint"] == f"{base}/oauth2/v2.0/token"
+        authority_emu.state.faults.add("authority", "/token$", "429", value=3)
+        form = {
+            "grant_type": "client_credentials",
+            "client_id": env["ZOOMAUDIT_CLIENT_ID"],
+            "client_secret": env["ZOOMAUDIT_CLIENT_SECRET"],
+            "scope": "x/.default",
+        }
+        throttled = http.post(doc["token_endpoint"], data=form)
+        assert throttled.status_code == 429 and throttled.headers["Retry-After"] == "3"
+        ok = http.post(doc["token_endpoint"], data=form)
+        assert ok.status_code == 200 and ok.json()["token_type"] == "Bearer"
+        wrong_client = http.post(doc["token_endpoint"], data={**form, "client_id": "other"})
+        assert wrong_client.status_code == 400
+        assert wrong_client.json()["error"] == "unauthorized_client"
+    statuses = [e.status for e in authority_emu.state.journal.select("authority", method="POST")]
+    assert statuses == [429, 200, 400]
