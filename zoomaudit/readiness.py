@@ -76,6 +76,7 @@ FINDING_COLUMNS = (
     "display_name",
     "via",
     "role_value",
+    "user_type",
     "user_name",
     "detail",
 )
@@ -278,7 +279,7 @@ def candidate_roles(
     return out
 
 
-def evaluate(
+def _evaluate_with_simulation(
     snapshot: Snapshot,
     candidates: pd.DataFrame,
     role_values: pd.Series | dict | None = None,
@@ -286,24 +287,8 @@ def evaluate(
     role: str | None = "Basic",
     accepted_user_types: Sequence[str] = ACCEPTED_USER_TYPES,
     scope: pd.DataFrame | None = None,
-) -> pd.DataFrame:
-    """Classify explicit candidates (the lower-level entry point the rollout planner uses).
-
-    Args:
-        snapshot: the snapshot.
-        candidates: entra_id, via (where the candidate came from) and optionally nested_only
-            (bool, default False). Several rows per user are combined.
-        role_values: per-user app-role value (``entra_id`` -> value) for candidates that hold
-            no app role yet (the role the wave will assign); falls back to ``role``.
-        role: the app-role value for candidates without a role and without ``role_values``.
-        accepted_user_types: userType values Zoom accepts (case-insensitive).
-        scope: a precomputed :func:`zoomaudit.scope.compute_scope` of the snapshot.
-
-    Returns:
-        One row per (candidate, category): columns :data:`FINDING_COLUMNS` (role_value is
-        the app-role value used; user_name the simulated userName). Candidates unknown to
-        ``entra_users`` raise :class:`~zoomaudit.errors.LookupFailedError`.
-    """
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """:func:`evaluate`, also returning the mapping simulation of the candidates."""
     scope = compute_scope(snapshot) if scope is None else scope
     cands = _combine(candidates)
     users = snapshot.table("entra_users").drop_duplicates("entra_id")
@@ -454,6 +439,7 @@ def evaluate(
             "display_name": rows["display_name"].astype("str"),
             "via": rows["via"].astype("str"),
             "role_value": rows["role_value"].astype("str"),
+            "user_type": rows["user_type_sim"].astype("str"),
             "user_name": rows["user_name"].astype("str"),
             "detail": found["detail"].astype("str"),
         }
@@ -462,9 +448,42 @@ def evaluate(
     out = out.assign(_o=order).sort_values(
         ["user_principal_name", "entra_id", "_o"], kind="stable"
     )
-    out = out.drop(columns="_o").reset_index(drop=True)
-    out.attrs["simulated"] = sim
-    return out
+    return out.drop(columns="_o").reset_index(drop=True), sim
+
+
+def evaluate(
+    snapshot: Snapshot,
+    candidates: pd.DataFrame,
+    role_values: pd.Series | dict | None = None,
+    *,
+    role: str | None = "Basic",
+    accepted_user_types: Sequence[str] = ACCEPTED_USER_TYPES,
+    scope: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Classify explicit candidates (the lower-level entry point the rollout planner uses).
+
+    Args:
+        snapshot: the snapshot.
+        candidates: entra_id, via (where the candidate came from) and optionally nested_only
+            (bool, default False). Several rows per user are combined.
+        role_values: per-user app-role value (``entra_id`` -> value) for candidates that hold
+            no app role yet (the role the wave will assign); falls back to ``role``.
+        role: the app-role value for candidates without a role and without ``role_values``.
+        accepted_user_types: userType values Zoom accepts (case-insensitive).
+        scope: a precomputed :func:`zoomaudit.scope.compute_scope` of the snapshot.
+
+    Returns:
+        One row per (candidate, category), ordered by UPN then category: columns
+        :data:`FINDING_COLUMNS` (role_value: the app-role value used; user_type: the userType
+        the mappings would send; user_name: the simulated userName). Pass it to :func:`gates`
+        for the account-level gates. Candidates unknown to ``entra_users`` raise
+        :class:`~zoomaudit.errors.LookupFailedError`.
+    """
+    found, _ = _evaluate_with_simulation(
+        snapshot, candidates, role_values, role=role,
+        accepted_user_types=accepted_user_types, scope=scope,
+    )  # fmt: skip
+    return found
 
 
 def _simulate(snapshot, scope, entra_ids, role, role_values):
@@ -570,10 +589,11 @@ def gates(
     rows = []
     people = findings.drop_duplicates("entra_id")
     intended = people["role_value"].str.casefold().map(licences.USER_TYPE_TO_ZOOM_TYPE)
-    sim = findings.attrs.get("simulated")
-    if sim is not None and "user_type_sim" in sim.columns:
-        ut = people["entra_id"].map(sim.set_index("entra_id")["user_type_sim"])
-        intended = ut.str.casefold().map(licences.USER_TYPE_TO_ZOOM_TYPE)
+    if "user_type" in people.columns:  # what the mappings send; the role value otherwise
+        sent = (
+            people["user_type"].astype("str").str.casefold().map(licences.USER_TYPE_TO_ZOOM_TYPE)
+        )
+        intended = sent.where(people["user_type"].notna(), intended)
     zu = snapshot.table("zoom_users")
     types = zu.dropna(subset=["email"]).assign(key=lambda d: d["email"].str.casefold())
     held_type = (
@@ -712,14 +732,14 @@ def check(
         if parts
         else assigned_candidates(snapshot, scope)
     )
-    found = evaluate(
+    found, sim = _evaluate_with_simulation(
         snapshot, cands, role=role, accepted_user_types=accepted_user_types, scope=scope
     )
     return ReadinessResult(
         findings=found,
         gates=gates(snapshot, found, **gate_options),
         candidates=cands,
-        simulated=found.attrs.get("simulated", pd.DataFrame()),
+        simulated=sim,
         parameters={
             "candidate_groups": list(candidate_groups),
             "candidates_file": None if candidates_file is None else str(candidates_file),

@@ -1,0 +1,49 @@
+"""Readiness on generated emulator tenants equals the generator's answer key exactly.
+
+The tenant -> snapshot shortcut pulls assigned groups only; here the two candidate groups are
+marked and their members added as ``pull --candidate-groups`` would record them.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from zoomaudit import frames, readiness
+from zoomaudit.emulator.generate import CANDIDATE_GROUPS, GROUPS, generate_tenant
+from zoomaudit.emulator.to_snapshot import group_members, to_snapshot
+
+NAMES = [GROUPS[k][0] for k in CANDIDATE_GROUPS]
+
+
+@pytest.fixture(scope="module", params=["default", "mail-username"])
+def case(request):
+    t = generate_tenant(400, seed=5, scenario=request.param)
+    s = to_snapshot(t)
+    g = s.tables["entra_groups"].copy()
+    ids = list(g.loc[g["display_name"].isin(NAMES), "group_id"])
+    g["candidate"] = g["group_id"].isin(ids)
+    s.tables["entra_groups"] = frames.conform(g, "entra_groups")
+    members = pd.concat([s.tables["entra_group_members"], group_members(t, ids)])
+    s.tables["entra_group_members"] = frames.conform(members, "entra_group_members")
+    return t, s
+
+
+@pytest.mark.parametrize("candidates", ["assigned", *NAMES])
+def test_findings_equal_the_answer_key(case, candidates):
+    tenant, s = case
+    key = tenant.answer_key["readiness"]
+    key = key[key["candidates"] == candidates]
+    groups = () if candidates == "assigned" else (candidates,)
+    got = readiness.check(s, candidate_groups=groups).findings
+    assert len(key) > 0
+    assert set(zip(got["entra_id"], got["category"], strict=True)) == set(
+        zip(key["entra_id"], key["category"], strict=True)
+    )
+    assert len(got) == len(key)
+
+
+def test_the_key_exercises_most_categories(case):
+    tenant, _ = case
+    seen = set(tenant.answer_key["readiness"]["category"])
+    assert len(seen) >= 8, seen
