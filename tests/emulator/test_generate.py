@@ -25,7 +25,7 @@ def _bytes(t) -> bytes:
     out = io.BytesIO()
     for name in FRAMES:
         getattr(t, name).to_parquet(out, index=False)
-    for name, frame in sorted(t.answer_key.items()):
+    for _name, frame in sorted(t.answer_key.items()):
         frame.to_parquet(out, index=False)
     doc = [
         t.provisioning_events,

@@ -137,15 +137,15 @@ def build(tenant, facts: dict) -> dict[str, pd.DataFrame]:
 
 def _reconcile(tenant, facts: dict) -> tuple[pd.DataFrame, np.ndarray]:
     z = tenant.zoom_users
-    zstatus = dict(zip(z["id"], z["status"], strict=True))
-    zemail = dict(zip(z["id"], z["email"], strict=True))
+    zstatus = pd.Series(z["status"].to_numpy(object), index=z["id"].to_numpy(object))
+    zemail = pd.Series(z["email"].to_numpy(object), index=z["id"].to_numpy(object))
     table = dict(BY_SITUATION)
     if facts["scenario"] == "mail-username":
         table.update(MAIL_USERNAME)
     sit = facts["situation"]
-    cat = np.array([table.get(s) for s in sit], object)
+    cat = pd.Series(sit, dtype=object).map(table).to_numpy(object)
     row = facts["zoom_row"]
-    owns_active = np.array([r is not None and zstatus.get(r) == "active" for r in row], bool)
+    owns_active = (pd.Series(row, dtype=object).map(zstatus) == "active").to_numpy(bool)
     cat[pd.isna(cat) & owns_active] = "should_be_deactivated"
     zoom = np.where(cat == "email_conflict", facts["conflict_row"], row)
     zoom[cat == "not_provisioned"] = None
@@ -158,7 +158,7 @@ def _reconcile(tenant, facts: dict) -> tuple[pd.DataFrame, np.ndarray]:
         }
     )
     named = set(x for x in zoom[keep] if x is not None)
-    matched = set(x for x in row if x is not None)
+    matched = set(pd.Series(row, dtype=object).dropna())
     only = [
         (zid, {"unmanaged": "unmanaged_zoom_user", "pending": "pending_invite"}.get(kind))
         for zid, kind in facts["zoom_only_kind"].items()
@@ -185,10 +185,9 @@ def _licences(tenant, facts: dict, owner_cat: np.ndarray) -> pd.DataFrame:
     never = login.isna().to_numpy(bool) & (created < now - timedelta(days=GRACE_DAYS)).to_numpy(
         bool
     )
-    owner = {}
-    for i, r in enumerate(facts["zoom_row"]):
-        if r is not None:
-            owner[r] = i
+    rows = pd.Series(facts["zoom_row"], dtype=object)
+    rows = rows[rows.notna()]
+    owner = pd.Series(rows.index.to_numpy(), index=rows.to_numpy(object))
     pos = z["id"].map(owner)
     has = pos.notna().to_numpy(bool)
     ocat = np.full(len(z), None, object)
@@ -230,7 +229,7 @@ def _readiness(tenant, facts: dict, owner_cat: np.ndarray) -> pd.DataFrame:
     )
     mail_key = _keys(users["mail"])
     mismatch = ~_empty(uname) & ~_empty(users["mail"]) & (keys != mail_key)
-    domain = pd.Series(keys, dtype="str").str.rsplit("@", n=1).str[-1]
+    domain = cyc.domain_of(pd.Series(keys, dtype="str"))
     domain_bad = (~domain.isin(verified) & domain.notna()).to_numpy(bool)
     guest = (users["userType"] == "Guest").fillna(False) | users["userPrincipalName"].str.contains(
         "#EXT#", regex=False

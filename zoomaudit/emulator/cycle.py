@@ -63,6 +63,13 @@ def norm_key(values) -> pd.Series:
     return pd.Series(pc.utf8_lower(pc.utf8_normalize(arr, "NFC")), dtype="str")
 
 
+def domain_of(values) -> pd.Series:
+    """The part after the last '@' (NA stays NA)."""
+    arr = pa.array(pd.Series(values, dtype="str"), type=pa.large_string())
+    out = pc.replace_substring_regex(arr, pattern=r"^.*@", replacement="")
+    return pd.Series(out, dtype="str", index=getattr(values, "index", None))
+
+
 def norm_text(values) -> pd.Series:
     """Comparison form of text attributes: NFC and trimmed."""
     arr = pa.array(pd.Series(values, dtype="str"), type=pa.large_string())
@@ -240,7 +247,9 @@ def expected(tenant: Tenant) -> pd.DataFrame:
     for m in om["attributeMappings"]:
         col = names.get(m["targetAttributeName"])
         if col:
-            out[col] = _source(users, m["source"], role).to_numpy()
+            out[col] = pd.Series(_source(users, m["source"], role), dtype="str").set_axis(
+                out.index
+            )
     return out
 
 
@@ -256,6 +265,14 @@ def _digest(*parts: str) -> bytes:
 def zoom_id_for(*parts: str) -> str:
     """A deterministic 22-character URL-safe Zoom-style id."""
     return base64.urlsafe_b64encode(_digest(*parts)).decode()[:22]
+
+
+def _random_ids(rng: np.random.Generator, n: int) -> np.ndarray:
+    raw = rng.integers(0, 256, size=(n, 16), dtype=np.uint8).tobytes()
+    return np.array(
+        [base64.urlsafe_b64encode(raw[i : i + 16]).decode()[:22] for i in range(0, 16 * n, 16)],
+        dtype=object,
+    )
 
 
 def _uid(*parts: str) -> str:
@@ -458,12 +475,12 @@ _SCIM = {
 
 
 def _differs(want: pd.Series, have: pd.Series) -> np.ndarray:
-    w = want.to_numpy(object)
-    h = have.to_numpy(object)
-    wna = pd.isna(w)
-    hna = pd.isna(h)
-    same = np.where(wna | hna, wna & hna, w == np.where(hna, "", h))
-    return ~wna & ~same.astype(bool)  # null expected values are not sent (no drift)
+    """Expected value present and different from Zoom's (null expected values are not sent)."""
+    w = pa.array(want, type=pa.large_string())
+    h = pa.array(have, type=pa.large_string())
+    same = pc.fill_null(pc.equal(w, h), False)
+    differs = pc.and_(pc.is_valid(w), pc.invert(same))
+    return differs.to_numpy(zero_copy_only=False).astype(bool)
 
 
 def run_cycle(tenant: Tenant, now: datetime, *, events: bool = True) -> list[dict]:
@@ -510,7 +527,6 @@ def run_cycle(tenant: Tenant, now: datetime, *, events: bool = True) -> list[dic
         new_anchor_users: list[np.ndarray] = []
         new_anchor_zoom: list[np.ndarray] = []
         in_scope = exp["in_scope"].to_numpy(bool)
-        role_type = exp["userType"].map(sch.USER_TYPE_TO_ZOOM)
 
         def src_of(i: int) -> dict:
             return {
@@ -556,7 +572,7 @@ def run_cycle(tenant: Tenant, now: datetime, *, events: bool = True) -> list[dic
             have = norm_text(zu[col].iloc[mp])
             diffs[col] = _differs(want, have)
         user_type = exp["userType"].iloc[mi]
-        want_type = role_type.iloc[mi].to_numpy(object)
+        want_type = user_type.map(sch.USER_TYPE_TO_ZOOM).to_numpy(object)
         bad_type = (user_type.notna() & pd.isna(want_type)).to_numpy(bool)
         type_diff = ~pd.isna(want_type) & (np.where(pd.isna(want_type), 0, want_type) != ztype[mp])
         inactive = status[mp] == "inactive"
@@ -651,7 +667,7 @@ def run_cycle(tenant: Tenant, now: datetime, *, events: bool = True) -> list[dic
         ci = np.flatnonzero(in_scope & (match < 0) & exp["userName"].notna().to_numpy())
         names = exp["userName"].iloc[ci].astype("str")
         lower = names.str.lower()
-        domain = lower.str.rsplit("@", n=1).str[-1]
+        domain = domain_of(lower)
         utype = exp["userType"].iloc[ci].fillna("Basic")
         ctype = utype.map(sch.USER_TYPE_TO_ZOOM)
         err = np.full(len(ci), "", object)
@@ -667,18 +683,11 @@ def run_cycle(tenant: Tenant, now: datetime, *, events: bool = True) -> list[dic
         go &= ~throttled
         budget[0] -= int(go.sum())
         created = ci[go]
-        zid_new = np.array(
-            [zoom_id_for(u, stamp) for u in users["id"].to_numpy(object)[created]], object
-        )
+        id_rng = np.random.default_rng(int.from_bytes(_digest("ids", cycle_id)[:8]))
+        zid_new = _random_ids(id_rng, len(created))
         free -= int((go & lic).sum())
         if len(created):
-            pmi = np.array(
-                [
-                    2_000_000_000 + int.from_bytes(_digest("pmi", z)[:4]) % 7_999_999_999
-                    for z in zid_new
-                ],
-                np.int64,
-            )
+            pmi = id_rng.integers(2_000_000_000, 9_999_999_999, len(created))
             frame = pd.DataFrame(
                 {
                     "id": zid_new,

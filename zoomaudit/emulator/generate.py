@@ -77,6 +77,7 @@ SITUATIONS = (
     ("cand_fin_nested2", 0.002, 1),
     ("cand_legal", 0.004, 2),
 )
+SCALE_CAP = 100_000  # situations are sized on min(users, this); sync/free take the rest
 ASSIGNED_SHARE = 0.55  # share of users assigned to Zoom (sync absorbs the remainder)
 PHASE_AGE = (timedelta(days=200), timedelta(days=21), timedelta(days=4), timedelta(minutes=25))
 FINAL = 4  # phase index of the state after the last cycle
@@ -206,10 +207,11 @@ class _Builder:
     def situations(self) -> None:
         n = self.n
         small = n < 200
-        sizes = {name: max(1 if small else lo, int(frac * n)) for name, frac, lo in SITUATIONS}
+        scale = min(n, SCALE_CAP)  # planted mess stops growing past this (bounded events)
+        sizes = {name: max(1 if small else lo, int(frac * scale)) for name, frac, lo in SITUATIONS}
         if small:
             sizes["cand_fin"] = 9 if n >= 120 else 4
-        n_hard = sizes.pop("hard", max(1, int(0.001 * n)))
+        n_hard = max(1, int(0.001 * scale))
         assigned_other = sum(v for k, v in sizes.items() if not k.startswith(("cand", "free")))
         sizes["sync"] = max(5, int(ASSIGNED_SHARE * n) - assigned_other)
         used = sum(sizes.values())
