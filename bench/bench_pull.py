@@ -96,10 +96,12 @@ def variant_plain(env: dict) -> dict:
             return orjson.loads(r.content)
 
     gh = {"Authorization": "Bearer x", "ConsistencyLevel": "eventual"}
-    select = ("id,userPrincipalName,displayName,givenName,surname,mail,mailNickname,otherMails,"
-              "proxyAddresses,accountEnabled,department,jobTitle,employeeId,country,"
-              "usageLocation,userType,createdDateTime,onPremisesSyncEnabled,assignedLicenses,"
-              "signInActivity")
+    select = (
+        "id,userPrincipalName,displayName,givenName,surname,mail,mailNickname,otherMails,"
+        "proxyAddresses,accountEnabled,department,jobTitle,employeeId,country,"
+        "usageLocation,userType,createdDateTime,onPremisesSyncEnabled,assignedLicenses,"
+        "signInActivity"
+    )
     rows = 0
     url = f"{graph}/users?$select={select}&$top=500&$count=true"
     while url:
@@ -109,14 +111,14 @@ def variant_plain(env: dict) -> dict:
     token = httpx.post(
         env["ZOOMAUDIT_ZOOM_OAUTH_URL"],
         auth=(env["ZOOMAUDIT_ZOOM_CLIENT_ID"], env["ZOOMAUDIT_ZOOM_CLIENT_SECRET"]),
-        data={"grant_type": "account_credentials",
-              "account_id": env["ZOOMAUDIT_ZOOM_ACCOUNT_ID"]},
+        data={"grant_type": "account_credentials", "account_id": env["ZOOMAUDIT_ZOOM_ACCOUNT_ID"]},
     ).json()["access_token"]
     zh = {"Authorization": f"Bearer {token}"}
     start = 1
     while True:
-        page = get(env["ZOOMAUDIT_ZOOM_SCIM_URL"] + "/Users",
-                   {"startIndex": start, "count": 100}, zh)
+        page = get(
+            env["ZOOMAUDIT_ZOOM_SCIM_URL"] + "/Users", {"startIndex": start, "count": 100}, zh
+        )
         got = len(page["Resources"])
         rows += got
         start += got
@@ -131,14 +133,22 @@ def variant_plain(env: dict) -> dict:
                 break
             params = {**params, "next_page_token": page["next_page_token"]}
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
-    return {"wall": wall, "cpu": cpu, "rows": rows, "requests": n_requests,
-            "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+    return {
+        "wall": wall,
+        "cpu": cpu,
+        "rows": rows,
+        "requests": n_requests,
+        "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
 
 
 def run_variant(name: str, env: dict) -> dict:
     proc = subprocess.run(
         [PY, __file__, "--variant", name],
-        input=json.dumps(env), capture_output=True, text=True, cwd=ROOT,
+        input=json.dumps(env),
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
         env={**os.environ, "CI": "1"},
     )
     if proc.returncode != 0:
@@ -152,13 +162,16 @@ def floor_seconds(env: dict, latency: float, plan: str) -> tuple[float, str]:
     n_entra = int(env["_entra_users"])
     graph = math.ceil(n_entra / 500) * latency / 1000
     scim = math.ceil((int(env["_zoom_active"]) + int(env["_zoom_inactive"])) / 100)
-    rest = sum(max(1, math.ceil(int(env[f"_zoom_{s}"]) / 300))
-               for s in ("active", "inactive", "pending"))
+    rest = sum(
+        max(1, math.ceil(int(env[f"_zoom_{s}"]) / 300)) for s in ("active", "inactive", "pending")
+    )
     medium = (scim + rest) / RATE_LIMITS[plan]["medium"]
     if graph >= medium:
         return graph, f"Graph users: {math.ceil(n_entra / 500)} pages x {latency:.0f} ms"
-    return medium, (f"Zoom MEDIUM label: {scim} SCIM + {rest} REST pages at "
-                    f"{RATE_LIMITS[plan]['medium']:.0f}/s")
+    return medium, (
+        f"Zoom MEDIUM label: {scim} SCIM + {rest} REST pages at "
+        f"{RATE_LIMITS[plan]['medium']:.0f}/s"
+    )
 
 
 def main() -> None:
@@ -174,17 +187,30 @@ def main() -> None:
         fn = variant_kit if args.variant == "kit" else variant_plain
         print(json.dumps(fn(env)))
         return
-    server = subprocess.Popen(
-        [PY, "-c", SERVE.format(users=args.users, latency=args.latency, plan=args.plan)],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT,
-    )
+    # one emulator process per service (same seed = same tenant): the emulator is pure Python
+    # and would otherwise make Graph wait for the CPU spent on Zoom pages
+    servers = [
+        subprocess.Popen(
+            [PY, "-c", SERVE.format(users=args.users, latency=args.latency, plan=args.plan)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
+        )
+        for _ in range(2)
+    ]
     try:
-        env = json.loads(server.stdout.readline())
+        graph_env, zoom_env = (json.loads(s.stdout.readline()) for s in servers)
+        env = dict(zoom_env)
+        for key in ("ZOOMAUDIT_GRAPH_URL", "ZOOMAUDIT_GRAPH_TOKEN"):
+            env[key] = graph_env[key]
         kit = run_variant("kit", env)
         plain = run_variant("plain", env)
     finally:
-        server.stdin.close()
-        server.wait(timeout=60)
+        for s in servers:
+            s.stdin.close()
+        for s in servers:
+            s.wait(timeout=60)
     floor, chain = floor_seconds(env, args.latency, args.plan)
     n = int(env["_entra_users"]) + int(env["_zoom_users"])
     lines = [
@@ -193,7 +219,8 @@ def main() -> None:
         f"Command: `.venv/bin/python bench/bench_pull.py --users {args.users} "
         f"--latency {args.latency:.0f} --plan {args.plan}`  ",
         f"Tenant: {env['_entra_users']} Entra users, {env['_zoom_users']} Zoom users "
-        f"(generated in {float(env['_generate_s']):.1f} s); emulator in its own process, "
+        f"(generated in {float(env['_generate_s']):.1f} s); Graph and Zoom emulators in their "
+        "own processes, "
         f"{args.latency:.0f} ms added to every request, Zoom {args.plan} rate limits.",
         "",
         "| measure | kit pull | plain httpx + orjson (sequential) | floor |",

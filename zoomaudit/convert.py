@@ -19,7 +19,33 @@ from zoomaudit import frames
 
 
 def _frame(table: str, columns: dict[str, list]) -> pd.DataFrame:
-    return frames.conform(pd.DataFrame(columns), table)
+    """Build the table column by column in its contract dtype (much faster than building an
+    object frame and conforming it; falls back to ``frames.conform`` for odd values)."""
+    n = len(next(iter(columns.values()))) if columns else 0
+    out = {}
+    for col in frames.TABLES[table]:
+        values = columns.get(col.name)
+        if values is None:
+            values = [[] for _ in range(n)] if col.dtype == frames.LIST else [None] * n
+        try:
+            out[col.name] = _typed(values, col.dtype)
+        except (TypeError, ValueError):
+            return frames.conform(pd.DataFrame(columns), table)
+    return pd.DataFrame(out, index=pd.RangeIndex(n))
+
+
+def _typed(values: list, dtype: str) -> pd.Series:
+    if dtype == frames.TIME:
+        return pd.Series(
+            pd.to_datetime(values, utc=True, errors="coerce", format="ISO8601")
+        ).astype(frames.TIME)
+    if dtype == frames.LIST:
+        return pd.Series(values, dtype=object)
+    if dtype == frames.BOOL:
+        return pd.Series(pd.array(values, dtype="boolean"))  # TypeError on non-bools
+    if dtype == frames.INT:
+        return pd.Series(pd.array(values, dtype="Int64"))
+    return pd.Series(values, dtype=dtype)  # str dtype turns non-strings into text
 
 
 def _get(items: list[dict], key: str) -> list:

@@ -12,6 +12,7 @@ marked ``complete: false``).
 from __future__ import annotations
 
 import asyncio
+import importlib
 import logging
 import threading
 import time
@@ -297,6 +298,8 @@ async def _entra(
     from zoomaudit.sources.graph import GraphSource
 
     t0 = time.monotonic()
+    # msgraph's import takes ~1 s: do it off the loop so Zoom requests start meanwhile
+    await asyncio.to_thread(importlib.import_module, "msgraph")
     g = GraphSource(
         settings, policy=policy, stats=stats, sink=sink, credential=credential, transport=transport
     )

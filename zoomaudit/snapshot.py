@@ -196,7 +196,8 @@ class SnapshotWriter:
         """Write ``tables/<name>.parquet`` (conformed to the contract first)."""
         if name not in frames.TABLES:
             raise KeyError(f"unknown table {name!r}")
-        frame = frames.conform(frame, name)
+        if not _conforms(frame, name):
+            frame = frames.conform(frame, name)
         with self._open(self._dir("tables") / f"{name}.parquet") as fh:
             frame.to_parquet(fh, index=False)
         self.tables_written[name] = len(frame)
@@ -237,6 +238,16 @@ class SnapshotWriter:
         shutil.rmtree(self.tmp, ignore_errors=True)
 
 
+def _conforms(frame: pd.DataFrame, name: str) -> bool:
+    """True when ``frame`` already has exactly the contract's columns and dtypes."""
+    columns = frames.TABLES[name]
+    if list(frame.columns) != [c.name for c in columns]:
+        return False
+    return all(
+        str(frame[c.name].dtype) == str(pd.Series([], dtype=c.dtype).dtype) for c in columns
+    )
+
+
 @dataclass
 class SnapshotInfo:
     """One line of ``list_snapshots``: read from the manifest only (tables are not loaded)."""
@@ -268,15 +279,17 @@ def list_snapshots(data_dir: Path | str) -> list[SnapshotInfo]:
             when = datetime.fromisoformat(taken.replace("Z", "+00:00")) if taken else None
         except ValueError:
             when = None
-        out.append(SnapshotInfo(
-            id=manifest.get("snapshot_id", path.name),
-            path=path,
-            taken_at=when,
-            complete=bool(manifest.get("complete", False)),
-            source=manifest.get("source", "api"),
-            counts=manifest.get("counts", {}),
-            incomplete_reason=manifest.get("incomplete_reason"),
-        ))
+        out.append(
+            SnapshotInfo(
+                id=manifest.get("snapshot_id", path.name),
+                path=path,
+                taken_at=when,
+                complete=bool(manifest.get("complete", False)),
+                source=manifest.get("source", "api"),
+                counts=manifest.get("counts", {}),
+                incomplete_reason=manifest.get("incomplete_reason"),
+            )
+        )
     out.sort(key=lambda s: (s.taken_at or datetime.min.replace(tzinfo=UTC), s.path.name))
     return out
 
