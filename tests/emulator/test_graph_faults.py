@@ -33,6 +33,7 @@ def test_missing_or_empty_token_is_401(emu):
             "InvalidAuthenticationToken",
             "Access token is empty.",
         )
+        assert resp.headers["WWW-Authenticate"].startswith("Bearer ")
 
 
 def test_expired_tokens_are_401(emu):

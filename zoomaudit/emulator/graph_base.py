@@ -97,6 +97,19 @@ ROUTES = [
 ]
 
 
+#: what Graph sends with a 401 (no ``claims``: not a CAE challenge, so clients just renew)
+WWW_AUTHENTICATE = (
+    'Bearer realm="", authorization_uri="https://login.microsoftonline.com/common/oauth2/'
+    'authorize", client_id="00000003-0000-0000-c000-000000000000"'
+)
+
+
+def unauthorized(message: str) -> GraphError:
+    return GraphError(
+        401, "InvalidAuthenticationToken", message, {"WWW-Authenticate": WWW_AUTHENTICATE}
+    )
+
+
 def normalise_path(path: str) -> str:
     """The route key: no /v1.0, single slashes, canonical casts and alternate keys."""
     path = re.sub(r"/+", "/", path).strip("/")
@@ -135,14 +148,10 @@ class GraphBase:
         scheme, _, token = header.partition(" ")
         token = token.strip()
         if scheme.lower() != "bearer" or not token:
-            raise GraphError(401, "InvalidAuthenticationToken", "Access token is empty.")
+            raise unauthorized("Access token is empty.")
         expiry = self.state.issued_tokens.get(token)
         if token.startswith("expired-") or (expiry and expiry <= self.state.clock.now()):
-            raise GraphError(
-                401,
-                "InvalidAuthenticationToken",
-                "Lifetime validation failed, the token is expired.",
-            )
+            raise unauthorized("Lifetime validation failed, the token is expired.")
 
     def _check_perms(self, required: tuple[frozenset, ...]) -> None:
         granted = self.state.options.graph_permissions
@@ -175,12 +184,7 @@ class GraphBase:
             return self.error(ctx, GraphError(int(kind), codes[kind], "Injected fault.", headers))
         if kind == "expire-token":
             return self.error(
-                ctx,
-                GraphError(
-                    401,
-                    "InvalidAuthenticationToken",
-                    "Lifetime validation failed, the token is expired.",
-                ),
+                ctx, unauthorized("Lifetime validation failed, the token is expired.")
             )
         if kind == "html":
             page = b"<html><head><title>502 Bad Gateway</title></head><body><h1>Bad Gateway</h1>"
