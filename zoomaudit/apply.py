@@ -29,6 +29,7 @@ assignments and adopts what an interrupted request created.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import re
 from collections.abc import Awaitable, Callable
@@ -398,6 +399,27 @@ async def apply_wave_async(
             f"--provision-on-demand is for the pilot wave only (wave 1), not wave {number}"
         )
     sp_id = body["app"]["sp_id"]
+    lock = journal_mod.exclusive(jpath) if apply else contextlib.nullcontext()
+    with lock:
+        await _apply(
+            body,
+            item,
+            sp_id,
+            jpath,
+            apply,
+            provision_on_demand,
+            result,
+            settings,
+            writer,
+            writer_kw,
+        )
+    return result
+
+
+async def _apply(
+    body, item, sp_id, jpath, apply, provision_on_demand, result, settings, writer, writer_kw
+) -> None:
+    number = item["number"]
     own = writer is None
     writer = writer or GraphWriter(settings, allow_writes=apply, **writer_kw)
     try:
@@ -431,7 +453,6 @@ async def apply_wave_async(
     finally:
         if own:
             await writer.aclose()
-    return result
 
 
 async def _assign_all(writer, sp_id, item, existing, ledger, jr, common, result) -> list[str]:
@@ -671,6 +692,18 @@ async def rollback_wave_async(
         raise ApplyError(f"the journal {apath} has no apply of wave {number}; nothing to undo")
     result = Result("rollback", not apply, number, item["name"], rpath)
     sp_id = body["app"]["sp_id"]
+    lock = journal_mod.exclusive(apath) if apply else contextlib.nullcontext()
+    with lock:
+        await _rollback(
+            body, item, sp_id, ledger, rpath, apply, result, settings, writer, writer_kw
+        )
+    return result
+
+
+async def _rollback(
+    body, item, sp_id, ledger, rpath, apply, result, settings, writer, writer_kw
+) -> None:
+    number = item["number"]
     own = writer is None
     writer = writer or GraphWriter(settings, allow_writes=apply, **writer_kw)
     try:
@@ -742,7 +775,6 @@ async def rollback_wave_async(
     finally:
         if own:
             await writer.aclose()
-    return result
 
 
 def _rollback_targets(ledger, current) -> list[tuple]:

@@ -33,6 +33,7 @@ import json
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -86,6 +87,27 @@ class Journal:
 
     def lines(self) -> list[dict]:
         return list(read(self.path))
+
+
+@contextmanager
+def exclusive(path: Path | str) -> Iterator[None]:
+    """Hold ``<journal>.lock`` so two runs never interleave one journal (POSIX ``flock``)."""
+    import fcntl
+
+    lock_path = Path(str(path) + ".lock")
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ApplyError(
+                f"another run holds {lock_path}; wait for it to finish (or remove the file if "
+                "no zoomaudit process is running)"
+            ) from None
+        yield
+    finally:
+        os.close(fd)
 
 
 def open_journal(path: Path | str, *, clock: object = None) -> Journal:
