@@ -30,6 +30,22 @@ def _cycle_hook():
     return getattr(cycle, "provision_on_demand", None)
 
 
+def _engine_view(tenant, user_id: str) -> tuple[bool, bool, str] | None:
+    """(in scope, live, mapped userName) from ``cycle.expected`` when the cycle engine
+    understands this tenant's schema; None otherwise (hand-built test tenants)."""
+    try:
+        cycle = importlib.import_module("zoomaudit.emulator.cycle")
+        exp = cycle.expected(tenant)
+    except Exception:  # no engine, or a schema it does not model: use the stand-in rules
+        return None
+    row = exp.loc[exp["id"].astype(str).str.lower() == user_id.lower()]
+    if row.empty:
+        return None
+    r = row.iloc[0]
+    name = r.get("userName")
+    return bool(r["in_scope"]), True, str(name) if pd.notna(name) else ""
+
+
 def _in_scope(tenant, user_id: str) -> tuple[bool, bool]:
     """(assigned directly or through a direct group membership, enabled)."""
     uid = user_id.lower()
@@ -60,10 +76,14 @@ def provision_subject(state: EmulatorState, object_id: str, type_name: str) -> d
     upn = str(user["userPrincipalName"])
     assigned, _ = _in_scope(tenant, object_id)
     enabled = bool(user["accountEnabled"])
+    user_name = upn
+    engine = _engine_view(tenant, object_id)
+    if engine is not None:  # the cycle engine's verdict (scoping filter, mapped userName)
+        assigned, enabled, user_name = engine
     emails = set(tenant.zoom_users["email"].astype(str).str.lower())
-    exists = upn.lower() in emails or str(user.get("mail") or "").lower() in emails
+    exists = user_name.lower() in emails
     if not assigned or not enabled:
-        reason = "not assigned to the application" if not assigned else "disabled in the source"
+        reason = "not assigned to the application" if not assigned else "out of scope"
         answer = _answer(object_id, upn, "Skipped", "Other", "NotEffectivelyEntitled",
                          f"The user is {reason}.", stamp)  # fmt: skip
         action, status = "other", "skipped"
