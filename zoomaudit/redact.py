@@ -12,8 +12,8 @@ across tables and snapshots still work. What is kept so the analysis stays meani
   ``u<hex>``; values equal ignoring case and surrounding blanks get the same pseudonym, with the
   original's case pattern (all lower/all upper/mixed) and blanks, so case and whitespace drift
   is still found;
-* names are pseudonymised word by word (``John Doe`` -> ``Nab12cd Nef34gh``), so a display name
-  built from given name + surname still matches after redaction;
+* names are pseudonymised word by word after Unicode NFC normalisation (``John Doe`` ->
+  ``Nab12cd Nef34gh``), so a display name built from given name + surname still matches;
 * ids (Entra object ids, Zoom ids), departments, job titles, countries and group names are kept.
 
 Free text (error reasons, modified properties, provisioning steps) has every e-mail address and
@@ -29,6 +29,7 @@ import json
 import re
 import shutil
 import tempfile
+import unicodedata
 from pathlib import Path
 
 import pandas as pd
@@ -167,6 +168,9 @@ class Pseudonymizer:
             return [self.apply(kind, v) for v in items]
         if not isinstance(value, str):
             return value
+        # NFC first: Zoom may hold the decomposed form of a name Entra holds composed, and the
+        # analysis compares names after NFC, so their pseudonyms must be equal too
+        value = unicodedata.normalize("NFC", value)
         return {
             EMAIL: self.email,
             NAME: self.name,
@@ -207,7 +211,8 @@ def _collect_name_words(snap: Snapshot, pseudo: Pseudonymizer) -> None:
         if kind == NAME and snap.has(table):
             values = _row_filter(snap.table(table), table)[column].dropna().unique()
             for value in values:
-                words = _WORD.findall(_EMAIL.sub(" ", str(value)))
+                value = unicodedata.normalize("NFC", str(value))
+                words = _WORD.findall(_EMAIL.sub(" ", value))
                 pseudo.name_words.update(
                     w.casefold() for w in words if len(w) >= 2 and not w.isdigit()
                 )
