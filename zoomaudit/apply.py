@@ -311,6 +311,18 @@ def _check_age(body: dict, now: datetime, max_age: timedelta) -> str | None:
     return None
 
 
+def _check_app(body: dict, settings: Settings) -> None:
+    """The plan must be for the app the settings point at (never write to another app)."""
+    app = body.get("app") or {}
+    if not app.get("sp_id"):
+        raise PlanError("the plan names no Zoom service principal (app.sp_id); re-run plan")
+    if settings.app_id and app.get("app_id") and not _same(settings.app_id, app["app_id"]):
+        raise PlanError(
+            f"the plan is for app {app['app_id']} but ZOOMAUDIT_APP_ID is {settings.app_id}; "
+            "use the settings of the tenant the plan was made for"
+        )
+
+
 def _failed_gates(wave: dict) -> list[str]:
     return [f"{g['name']} ({g['detail']})" for g in wave.get("gates") or [] if g["ok"] is False]
 
@@ -398,6 +410,7 @@ async def apply_wave_async(
         raise PlanError(
             f"--provision-on-demand is for the pilot wave only (wave 1), not wave {number}"
         )
+    _check_app(body, settings)
     sp_id = body["app"]["sp_id"]
     lock = journal_mod.exclusive(jpath) if apply else contextlib.nullcontext()
     with lock:
@@ -691,6 +704,7 @@ async def rollback_wave_async(
     if not ledger.applied:
         raise ApplyError(f"the journal {apath} has no apply of wave {number}; nothing to undo")
     result = Result("rollback", not apply, number, item["name"], rpath)
+    _check_app(body, settings)
     sp_id = body["app"]["sp_id"]
     lock = journal_mod.exclusive(apath) if apply else contextlib.nullcontext()
     with lock:

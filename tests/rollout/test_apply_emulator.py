@@ -348,6 +348,10 @@ def test_guards_before_writing(planned, tmp_path):
     edited.write_text(path.read_text().replace('"max_users": 5', '"max_users": 50'))
     with pytest.raises(PlanError, match="hash mismatch"):
         run_apply(emu, edited, "pilot", apply=True)
+    # a plan for another app is refused before any request
+    other = settings_for(emu).with_overrides(app_id="00000000-0000-0000-0000-0000000000ff")
+    with pytest.raises(PlanError, match="the plan is for app"):
+        apply_wave(path, "pilot", other, apply=True, policy=fast_policy())
     # on-demand provisioning is for the pilot only
     with pytest.raises(PlanError, match="pilot wave only"):
         run_apply(emu, path, "legal", apply=True, provision_on_demand=True)
