@@ -209,7 +209,7 @@ class GraphBase:
         cost = 1
         try:
             ctx.q = parse_query(ctx.raw_query)
-            fault = self.state.faults.take("graph", ctx.raw_path, GENERIC_KINDS)
+            fault = self.state.faults.take("graph", unquote(ctx.raw_path), GENERIC_KINDS)
             resp = None
             if fault is not None:
                 ctx.fault = fault.kind
@@ -317,7 +317,7 @@ class GraphBase:
         """One page of a collection; the opaque ``$skiptoken`` carries the offset."""
         tok = ctx.q.get("$skiptoken")
         offset = int(decode_token(tok).get("o", 0)) if tok else 0
-        fault = self.state.faults.take("graph", ctx.raw_path, {"empty-page", "short"})
+        fault = self.state.faults.take("graph", unquote(ctx.raw_path), {"empty-page", "short"})
         key = None
         if cacheable and fault is None:
             query = "&".join(p for p in ctx.raw_query.split("&") if "skiptoken" not in p.lower())
