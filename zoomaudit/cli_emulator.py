@@ -50,16 +50,19 @@ def serve(
         plan = FaultPlan.parse(faults)
     except ValueError as exc:
         raise ConfigError(f"--faults: {exc}") from exc
-    emu = Emulator(
-        users=users,
-        seed=seed,
-        scenario=scenario,
-        faults=plan,
-        https_authority=https_authority,
-        graph_port=graph_port,
-        zoom_port=zoom_port,
-        authority_port=authority_port,
-    )
+    try:
+        emu = Emulator(
+            users=users,
+            seed=seed,
+            scenario=scenario,
+            faults=plan,
+            https_authority=https_authority,
+            graph_port=graph_port,
+            zoom_port=zoom_port,
+            authority_port=authority_port,
+        )
+    except ValueError as exc:  # the generator rejects sizes or scenarios it cannot build
+        raise ConfigError(f"cannot generate the tenant: {exc}") from exc
     try:
         emu.start()
     except (OSError, RuntimeError) as exc:
