@@ -234,14 +234,16 @@ def redact_snapshot(snap: Snapshot, key: str, *, pseudo: Pseudonymizer | None = 
     tables = {}
     for table, frame in snap.tables.items():
         frame = frame.copy()
-        rows = _row_filter(frame, table).index
+        people = frame.index.isin(_row_filter(frame, table).index)
         for (t, column), kind in COLUMNS.items():
             if t != table or column not in frame.columns:
                 continue
-            mapped = frame.loc[rows, column].map(lambda v, k=kind: pseudo.apply(k, v))
-            if frame[column].dtype == object:
-                frame[column] = frame[column].astype(object)
-            frame.loc[rows, column] = mapped
+            values = frame[column].tolist()
+            frame[column] = pd.Series(
+                [pseudo.apply(kind, v) if m else v for v, m in zip(values, people, strict=True)],
+                index=frame.index,
+                dtype=object,
+            )
         tables[table] = frames.conform(frame, table)
     manifest = json.loads(json.dumps(snap.manifest, default=str))
     manifest = _walk(manifest, pseudo.text)
