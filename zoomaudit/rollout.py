@@ -484,6 +484,7 @@ class _Facts:
     provisioning: dict
     gates: list[dict]
     scope: pd.DataFrame  # zoomaudit.scope.compute_scope of the snapshot
+    out_of_scope: dict[str, str | None]  # entra_id -> compute_scope's out_of_scope_reason
     upn: dict[str, str | None]  # entra_id -> userPrincipalName
     display: dict[str, str | None]
     mail: dict[str, str | None]
@@ -535,6 +536,7 @@ class _Facts:
             in_scope=in_scope,
             assigned_groups=assigned_groups,
             scope=scope,
+            out_of_scope=_column(scope.set_index("entra_id"), "out_of_scope_reason"),
             upn=_column(users, "user_principal_name"),
             display=_column(users, "display_name"),
             mail=_column(users, "mail"),
@@ -1007,6 +1009,11 @@ def _user_state(facts: _Facts, wave: dict, user: dict) -> dict:
         return row
     if user["status"] == "blocked" and not assigned:
         row.update(state="blocked", reason="; ".join(user["reasons"]) or None)
+        return row
+    out_reason = facts.out_of_scope.get(uid)
+    if assigned and out_reason in ("disabled", "soft_deleted", "scoping_filter"):
+        # assigned (e.g. with its group) but Entra will never provision it
+        row.update(state="blocked", reason=f"assigned but out of scope: {out_reason}")
         return row
     if not assigned:
         row["state"] = "not_assigned"

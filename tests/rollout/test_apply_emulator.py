@@ -406,3 +406,41 @@ def test_replication_delay_rerun_and_rollback(make_emulator, tmp_path, plan_text
     assert {(p, r) for _, p, r in assignments(emu) - before} == want
     run_rollback(emu, path, "finance", apply=True)
     assert assignments(emu) == before
+
+
+def test_group_assigned_wave_provisions_direct_members_only(make_emulator, tmp_path):
+    emu = make_emulator(tenant=fresh_tenant())
+    snap = take_snapshot(emu, tmp_path)
+    body = rollout.plan(snap, config_for(snap, finance_assign="groups"))
+    path = rollout.write_plan(body, tmp_path / "plan.json")
+    finance = rollout.select_wave(body, "finance")
+    group_id = finance["selectors"]["groups"][0]["id"]
+    assert [(p["principal_type"], p["principal_id"]) for p in finance["principals"]] == [
+        ("Group", group_id)
+    ]
+    nested = {u["user_principal_name"].casefold() for u in finance["nested_not_provisioned"]}
+    assert nested  # the generator nests Finance - Payroll (and its contractors) in the group
+    emu.state.journal.clear()
+    run_apply(emu, path, "finance", apply=True)
+    [post] = emu.state.journal.state_changing("graph")
+    assert json.loads(post.body)["principalId"] == group_id
+
+    emu.state.clock.advance(60)
+    cycle.run_cycle(emu.tenant, emu.state.clock.now())
+    after = take_snapshot(emu, tmp_path / "after")
+    detail = rollout.status_detail(body, after)
+    mine = detail[detail["wave"] == finance["number"]].set_index("entra_id")
+    ready = [u["entra_id"] for u in finance["users"] if u["status"] == "ready"]
+    assert set(mine.loc[ready, "state"]) <= {"provisioned", "invited"}
+    blocked = [u["entra_id"] for u in finance["users"] if u["status"] == "blocked"]
+    # blocked direct members could not be left out: the group assignment put them in scope
+    assert "not_assigned" not in set(mine.loc[blocked, "state"])
+    # the emulator's planted failures (domains Zoom does not manage) show up with their reason
+    failed = mine.loc[blocked][mine.loc[blocked, "state"] == "failed"]
+    assert len(failed) and failed["reason"].str.contains("managed domains").all()
+    # a disabled member is never provisioned: blocked, with the scope's reason, not "pending"
+    disabled = [u["entra_id"] for u in finance["users"] if "disabled_user" in u["reasons"]]
+    assert disabled and set(mine.loc[disabled, "state"]) == {"blocked"}
+    assert set(mine.loc[disabled, "reason"]) == {"assigned but out of scope: disabled"}
+    zoom = set(after.table("zoom_users")["email"].dropna().str.casefold())
+    assert not nested & zoom  # nested members were NOT provisioned
