@@ -20,6 +20,8 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pandas as pd
+
 from zoomaudit import __version__, convert, progress
 from zoomaudit.config import Settings
 from zoomaudit.errors import ConfigError, IncompleteDataError, ZoomAuditError
@@ -307,15 +309,22 @@ async def _entra(
     try:
 
         async def users_complete():
+            parts: list = []
+
+            async def on_batch(items: list[dict]) -> None:
+                parts.append(await asyncio.to_thread(convert.entra_users, items))
+
             for _ in range(3):  # @odata.count is eventually consistent: re-read on mismatch
-                items, expected = await g.users()
-                unique = {str(u.get("id")): u for u in items}
-                if expected is None or expected == len(unique):
+                parts.clear()
+                _, expected = await g.users(on_batch=on_batch, on_restart=parts.clear)
+                frame = pd.concat(parts, ignore_index=True) if parts else convert.entra_users([])
+                frame = frame.drop_duplicates("entra_id", keep="last", ignore_index=True)
+                if expected is None or expected == len(frame):
                     break
                 log.warning(
-                    "Graph users: %s received, %s announced; reading again", len(unique), expected
+                    "Graph users: %s received, %s announced; reading again", len(frame), expected
                 )
-            return list(unique.values()), expected
+            return frame, expected
 
         async def app_chain():
             sp = await g.service_principal()
@@ -329,18 +338,16 @@ async def _entra(
             )
             return sp, results
 
-        (users, n_users), (deleted, n_deleted), (sp, chain) = await asyncio.gather(
+        (users_frame, n_users), (deleted, n_deleted), (sp, chain) = await asyncio.gather(
             users_complete(), g.deleted_users(), app_chain()
         )
         (assignments, n_assign, groups, members, member_counts), (logs, _), (jobs, schemas) = chain
     finally:
         await g.aclose()
     deleted = list({str(u.get("id")): u for u in deleted}.values())
-    counts.add("entra_users", "users", n_users, len(users))
+    counts.add("entra_users", "users", n_users, len(users_frame))
     counts.add("entra_users", "deleted", n_deleted, len(deleted))
-    users_frame = convert.entra_users(users)
     deleted_frame = convert.entra_users(deleted, soft_deleted=True)
-    import pandas as pd
 
     writer.table(
         "entra_users",
@@ -437,7 +444,6 @@ async def _zoom(
     activities,
     transport,
 ) -> None:
-    import pandas as pd
 
     from zoomaudit.sources.zoom import ZoomSource
 

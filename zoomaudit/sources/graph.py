@@ -13,11 +13,12 @@ for both services; msgraph's RetryHandler is switched off per request because it
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import logging
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from urllib.parse import quote, urlencode
 
@@ -309,11 +310,15 @@ class GraphSource:
         *,
         count: bool = False,
         limiter: RateLimiter | None = None,
+        on_batch: Callable[[list[dict]], Awaitable[None]] | None = None,
+        batch_size: int = 5000,
     ) -> tuple[list[dict], int | None]:
         """Every item of a collection (following nextLinks), and ``@odata.count`` if asked.
 
         Pages go to the raw sink under ``name``. With ``count``, ``$count=true`` and
-        ``ConsistencyLevel: eventual`` are sent (the header again on every page).
+        ``ConsistencyLevel: eventual`` are sent (the header again on every page). With
+        ``on_batch``, items are handed over in batches of about ``batch_size`` while the next
+        page is already being fetched (and the returned list is empty).
         """
         params = dict(params or {})
         if count:
@@ -324,24 +329,46 @@ class GraphSource:
         expected: int | None = None
         first = True
         empty_run = 0
-        while url:
-            page, content = await self.fetch(url, eventual=count, limiter=limiter)
-            self.sink(name, content)
-            if first and count:
-                value = page.get("@odata.count")
-                expected = int(value) if value is not None else None
-            first = False
-            value = page.get("value") or []
-            items.extend(value)
-            empty_run = 0 if value else empty_run + 1
-            if empty_run > 100:
-                raise SourceError(f"graph sent 100 empty pages in a row for {path}; giving up")
-            url = page.get("@odata.nextLink")
+        task = asyncio.ensure_future(self.fetch(url, eventual=count, limiter=limiter))
+        try:
+            while task is not None:
+                page, content = await task
+                task = None
+                self.sink(name, content)
+                if first and count:
+                    value = page.get("@odata.count")
+                    expected = int(value) if value is not None else None
+                first = False
+                url = page.get("@odata.nextLink")
+                if url:  # the next page is on its way while this one is handled
+                    task = asyncio.ensure_future(self.fetch(url, eventual=count, limiter=limiter))
+                value = page.get("value") or []
+                items.extend(value)
+                empty_run = 0 if value else empty_run + 1
+                if empty_run > 100:
+                    raise SourceError(f"graph sent 100 empty pages in a row for {path}; giving up")
+                if on_batch is not None and (len(items) >= batch_size or task is None):
+                    chunk, items = items, []
+                    if chunk:
+                        await on_batch(chunk)
+        finally:
+            if task is not None and not task.done():
+                task.cancel()
         return items, expected
 
     # ------------------------------------------------------------------ collections
-    async def users(self, *, sign_in: bool = True) -> tuple[list[dict], int | None]:
-        """All users with the audit's ``$select`` (+ signInActivity when the tenant allows)."""
+    async def users(
+        self,
+        *,
+        sign_in: bool = True,
+        on_batch: Callable[[list[dict]], Awaitable[None]] | None = None,
+        on_restart: Callable[[], None] | None = None,
+    ) -> tuple[list[dict], int | None]:
+        """All users with the audit's ``$select`` (+ signInActivity when the tenant allows).
+
+        ``on_restart`` is called when the read starts over without signInActivity (so a
+        caller collecting batches can drop what it already has).
+        """
         if sign_in:
             try:
                 return await self.collect(
@@ -349,6 +376,7 @@ class GraphSource:
                     "/users",
                     {"$select": ",".join((*USER_SELECT, "signInActivity")), "$top": 500},
                     count=True,
+                    on_batch=on_batch,
                 )
             except NonPremiumError as exc:
                 self.unavailable["signInActivity"] = (
@@ -356,8 +384,14 @@ class GraphSource:
                     f"AuditLog.Read.All ({exc})"
                 )
                 log.warning("signInActivity not available (non-premium tenant); pulling without")
+                if on_restart is not None:
+                    on_restart()
         return await self.collect(
-            "users", "/users", {"$select": ",".join(USER_SELECT), "$top": 999}, count=True
+            "users",
+            "/users",
+            {"$select": ",".join(USER_SELECT), "$top": 999},
+            count=True,
+            on_batch=on_batch,
         )
 
     async def deleted_users(self) -> tuple[list[dict], int | None]:
