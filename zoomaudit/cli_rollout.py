@@ -126,6 +126,13 @@ def status_cmd(
 
     body = rollout.read_plan(plan)
     snap = _snapshot(snapshot)
+    made = body["snapshot"].get("taken_at")
+    if made and snap.manifest.get("taken_at") and snap.taken_at <= rollout.parse_time(made):
+        typer.echo(
+            f"warning: snapshot {snap.id} is not newer than the plan's ({made}); pull again "
+            "after applying a wave to see its progress",
+            err=True,
+        )
     per_user = rollout.status_detail(body, snap)
     summary = rollout.status(body, snap)
     for row in summary.itertuples(index=False):

@@ -70,7 +70,7 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pandas as pd
@@ -404,6 +404,11 @@ def status(plan_body: dict, snapshot: Snapshot) -> pd.DataFrame:
     """
     facts = _Facts.build(snapshot, for_status=True)
     return _summarise(plan_body, facts, _detail(plan_body, facts))
+
+
+def parse_time(text: str) -> datetime:
+    """An ISO 8601 time (``Z`` allowed) as an aware UTC datetime."""
+    return datetime.fromisoformat(str(text).replace("Z", "+00:00")).astimezone(UTC)
 
 
 def cycle_minutes(interval: object) -> float:

@@ -60,6 +60,7 @@ def test_plan_apply_status_rollback(make_emulator, tmp_path, monkeypatch, capsys
     assert code == 0, err
     assert "wave 1 pilot: 3 members; not_assigned 3" in out  # the old snapshot predates apply
     assert "next wave gate:" in out
+    assert "is not newer than the plan's" in err
 
     code, out, err = run(capsys, "rollout", "rollback", str(plan), "--wave", "1", "--apply")
     assert code == 0, err
