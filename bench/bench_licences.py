@@ -128,10 +128,10 @@ def bare(s: Snapshot, rr, inactive_days: int = 90, grace_days: int = 30) -> pd.D
             | (z["last_login_time"].isna()
                & (z["created_at"] < now - pd.Timedelta(days=grace_days)))),
         "licensed_deactivated": lic & (z["status"] == "inactive"),
-        "licensed_entra_disabled": lic & act & z["entra_id"].notna() & ~inscope,
+        "licensed_entra_disabled": lic & act & z["entra_id"].notna() & ~inscope
+        & (z["out_of_scope_reason"] != "nested_group_only").fillna(True),
         "licensed_unmanaged": lic & act & z["zoom_id"].isin(unmanaged),
-        "licence_role_mismatch": inscope & intended.notna() & (intended != z["type"])
-        & (z["status"] != "pending"),
+        "licence_role_mismatch": inscope & intended.notna() & (intended != z["type"]),
     }  # fmt: skip
     cols = ["zoom_id", "email", "user_principal_name", "type", "last_login_time"]
     parts = [z.loc[m.fillna(False).astype(bool), cols].assign(category=c)

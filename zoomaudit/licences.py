@@ -247,7 +247,7 @@ def seats(snapshot: Snapshot) -> pd.DataFrame:
     out["over_allocated"] = (out["available"] < 0).astype("boolean")
     licensed = users["type"].eq(LICENSED).fillna(False).to_numpy(bool)
     status = users["status"].str.lower()
-    held = int((licensed & status.isin(["active", "inactive"]).to_numpy(bool)).sum())
+    held = int((licensed & isin_text(status, ["active", "inactive"]).to_numpy(bool)).sum())
     invited = int((licensed & status.eq("pending").fillna(False).to_numpy(bool)).sum())
     base = (out["plan_key"] == "plan_base").to_numpy(bool)
     out["counted_assigned"] = pd.array([held if b else pd.NA for b in base], dtype="Int64")
@@ -269,7 +269,10 @@ def basic_cap(snapshot: Snapshot, cap: int = BASIC_USER_CAP) -> pd.DataFrame:
     """
     users = snapshot.table("zoom_users")
     n = int(
-        (users["type"].eq(BASIC).fillna(False) & users["status"].isin(["active", "pending"])).sum()
+        (
+            users["type"].eq(BASIC).fillna(False)
+            & isin_text(users["status"], ["active", "pending"])
+        ).sum()
     )
     return pd.DataFrame(
         {"cap": [cap], "basic_users": [n], "headroom": [cap - n], "ok": [n <= cap]}

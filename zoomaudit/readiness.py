@@ -40,10 +40,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from zoomaudit import licences, mapping
 from zoomaudit.errors import LookupFailedError, SnapshotError
+from zoomaudit.matching import normalize_key
 from zoomaudit.scope import compute_scope, user_job_id
 from zoomaudit.snapshot import Snapshot
 
@@ -230,6 +232,25 @@ def assigned_candidates(snapshot: Snapshot, scope: pd.DataFrame | None = None) -
     ).astype({"via": "str"})
 
 
+def _join_by_key(keys, values, sep: str) -> pd.Series:
+    """``values`` joined with ``sep`` per key, in row order (vectorised; no per-group Python).
+
+    Returns a ``str`` Series indexed by the unique keys in order of first appearance.
+    """
+    codes, uniques = pd.factorize(pd.Series(keys, dtype=object))
+    vals = np.asarray(values, dtype=object)
+    n = len(uniques)
+    if not n:
+        return pd.Series(dtype="str")
+    _, first = np.unique(codes, return_index=True)
+    out = vals[first].copy()
+    occurrence = pd.Series(codes).groupby(codes).cumcount().to_numpy()
+    for k in range(1, int(occurrence.max()) + 1):
+        rows = occurrence == k
+        out[codes[rows]] = out[codes[rows]] + sep + vals[rows]
+    return pd.Series(out, index=pd.Index(uniques, dtype=object)).astype("str")
+
+
 def _combine(cands: pd.DataFrame) -> pd.DataFrame:
     """One row per user: vias joined (``;``), nested_only when every path is nested."""
     if cands.empty:
@@ -237,14 +258,14 @@ def _combine(cands: pd.DataFrame) -> pd.DataFrame:
     if "nested_only" not in cands.columns:
         cands = cands.assign(nested_only=False)
     cands = cands.astype({"entra_id": "str", "via": "str"})
-    g = cands.groupby("entra_id", sort=False)
-    out = pd.DataFrame(
-        {
-            "via": g["via"].agg(lambda s: ";".join(dict.fromkeys(s.dropna()))),
-            "nested_only": g["nested_only"].all().astype(bool),
-        }
-    )
-    return out.rename_axis("entra_id").reset_index().astype({"via": "str"})
+    cands = cands.assign(nested_only=cands["nested_only"].fillna(False).astype(bool))
+    nested = cands.groupby("entra_id", sort=False)["nested_only"].all()
+    vias = cands.dropna(subset=["via"]).drop_duplicates(["entra_id", "via"])
+    via = _join_by_key(vias["entra_id"].to_numpy(object), vias["via"].to_numpy(object), ";")
+    out = pd.DataFrame({"entra_id": nested.index.astype("str"),
+                        "via": nested.index.map(via).astype("str"),
+                        "nested_only": nested.to_numpy(bool)})  # fmt: skip
+    return out.reset_index(drop=True)
 
 
 # ------------------------------------------------------------------------------- evaluation
@@ -292,7 +313,7 @@ def _evaluate_with_simulation(
     scope = compute_scope(snapshot) if scope is None else scope
     cands = _combine(candidates)
     users = snapshot.table("entra_users").drop_duplicates("entra_id")
-    unknown = ~cands["entra_id"].isin(users["entra_id"])
+    unknown = ~licences.isin_text(cands["entra_id"], users["entra_id"])
     if unknown.any():
         raise LookupFailedError(
             f"{int(unknown.sum())} candidate(s) are not Entra users in snapshot {snapshot.id}: "
@@ -351,7 +372,7 @@ def _evaluate_with_simulation(
     dom = un.str.extract(r"@([^@]*)$", expand=False).astype("str").str.casefold()
     add(
         "domain_not_verified",
-        ~_blank(un) & ~dom.isin(verified),
+        ~_blank(un) & ~licences.isin_text(dom, list(verified)),
         ("domain " + dom + " of userName is not a verified Zoom managed domain").fillna(
             "userName " + un.fillna("") + " has no domain"
         ),
@@ -389,7 +410,7 @@ def _evaluate_with_simulation(
     ut = base["user_type_sim"].astype("str")
     add(
         "invalid_user_type",
-        ~_blank(ut) & ~ut.str.casefold().isin(accepted),
+        ~_blank(ut) & ~licences.isin_text(ut.str.casefold(), list(accepted)),
         "userType "
         + ut.fillna("")
         + " (app role "
@@ -398,11 +419,11 @@ def _evaluate_with_simulation(
         + ", ".join(accepted_user_types)
         + ")",
     )
-    existing = _existing_accounts(snapshot)
-    key = un.str.casefold()
+    key = normalize_key(un)
+    existing = _existing_accounts(snapshot, key)
     add(
         "existing_zoom_account",
-        key.isin(existing.index) & ~_blank(un),
+        licences.isin_text(key, existing.index) & ~_blank(un),
         "a Zoom account already has userName "
         + un.fillna("")
         + " ("
@@ -491,7 +512,7 @@ def _simulate(snapshot, scope, entra_ids, role, role_values):
     users = snapshot.table("entra_users").drop_duplicates("entra_id")
     ids = pd.Series(entra_ids.unique(), dtype="str")
     roles = candidate_roles(scope, ids, role, role_values)
-    sub = users[users["entra_id"].isin(ids)]
+    sub = users[licences.isin_text(users["entra_id"], ids).to_numpy(bool)]
     by_id = pd.Series(roles.to_numpy(), index=ids.to_numpy())
     overrides = by_id[~roles.attrs["held"]]
     sim = mapping.simulate(
@@ -503,14 +524,20 @@ def _simulate(snapshot, scope, entra_ids, role, role_values):
 
 def _duplicates(snapshot, scope, base, role, role_values):
     """Candidates whose userName another candidate or an in-scope user would also send."""
-    others = scope.loc[scope["in_scope"] & ~scope["entra_id"].isin(base["entra_id"]), "entra_id"]
-    key = base["user_name"].astype("str").str.casefold()
+    others = scope.loc[
+        scope["in_scope"] & ~licences.isin_text(scope["entra_id"], base["entra_id"]), "entra_id"
+    ]
+    key = normalize_key(base["user_name"])
     pool = pd.DataFrame(
         {"entra_id": base["entra_id"], "key": key, "upn": base["user_principal_name"]}
     )
     if len(others):
         users = snapshot.table("entra_users")
-        sim = mapping.simulate(snapshot, users=users[users["entra_id"].isin(others)], scope=scope)
+        sim = mapping.simulate(
+            snapshot,
+            users=users[licences.isin_text(users["entra_id"], others).to_numpy(bool)],
+            scope=scope,
+        )
         upn = sim["entra_id"].map(
             users.drop_duplicates("entra_id").set_index("entra_id")["user_principal_name"]
         )
@@ -520,7 +547,7 @@ def _duplicates(snapshot, scope, base, role, role_values):
                 pd.DataFrame(
                     {
                         "entra_id": sim["entra_id"],
-                        "key": sim["user_name"].astype("str").str.casefold(),
+                        "key": normalize_key(sim["user_name"]),
                         "upn": upn,
                     }
                 ),
@@ -531,7 +558,7 @@ def _duplicates(snapshot, scope, base, role, role_values):
     counts = pool.groupby("key")["entra_id"].transform("size")
     dup = pool[counts > 1]
     names = dup.groupby("key")["upn"].agg(lambda s: ", ".join(sorted(s.dropna().astype(str))[:5]))
-    mask = key.isin(dup["key"]) & ~_blank(key)
+    mask = licences.isin_text(key, dup["key"]) & ~_blank(key)
     detail = (
         "userName "
         + base["user_name"].fillna("")
@@ -541,26 +568,26 @@ def _duplicates(snapshot, scope, base, role, role_values):
     return mask, detail
 
 
-def _existing_accounts(snapshot: Snapshot) -> pd.Series:
-    """Lower-cased userName -> description of the Zoom account(s) holding it."""
+def _existing_accounts(snapshot: Snapshot, keys: pd.Series) -> pd.Series:
+    """Normalised userName -> the Zoom account(s) holding it, for the given ``keys`` only."""
     rest = snapshot.table("zoom_users")
     scim = snapshot.table("zoom_scim_users")
+    wanted = keys.dropna().unique()
+    rk = normalize_key(rest["email"])
+    sk = normalize_key(scim["user_name"])
+    r = rest[licences.isin_text(rk, wanted).to_numpy(bool)]
+    c = scim[licences.isin_text(sk, wanted).to_numpy(bool)]
     a = pd.Series(
-        (
-            "REST status "
-            + rest["status"].fillna("?")
-            + ", type "
-            + rest["type"].astype("str").fillna("?")
-        ).to_numpy(),
-        index=rest["email"].str.casefold().to_numpy(),
-    )
+        ("REST status " + r["status"].fillna("?") + ", type "
+         + r["type"].astype("str").fillna("?")).to_numpy(object),
+        index=rk[r.index].to_numpy(object),
+    )  # fmt: skip
     b = pd.Series(
-        ("SCIM active " + scim["active"].astype("str").fillna("?")).to_numpy(),
-        index=scim["user_name"].str.casefold().to_numpy(),
+        ("SCIM active " + c["active"].astype("str").fillna("?")).to_numpy(object),
+        index=sk[c.index].to_numpy(object),
     )
     both = pd.concat([a, b])
-    both = both[both.index.notna()]
-    return both.groupby(level=0).agg("; ".join)
+    return _join_by_key(both.index.to_numpy(object), both.to_numpy(object), "; ")
 
 
 # ------------------------------------------------------------------------------- gates
@@ -595,12 +622,12 @@ def gates(
         )
         intended = sent.where(people["user_type"].notna(), intended)
     zu = snapshot.table("zoom_users")
-    types = zu.dropna(subset=["email"]).assign(key=lambda d: d["email"].str.casefold())
-    held_type = (
-        people["user_name"]
-        .str.casefold()
-        .map(types.drop_duplicates("key").set_index("key")["type"])
-    )
+    want = normalize_key(people["user_name"])
+    zk = normalize_key(zu["email"])
+    mine = licences.isin_text(zk, want.dropna().unique()).to_numpy(bool)
+    held = pd.Series(zu["type"][mine].to_numpy(), index=zk[mine].to_numpy(object))
+    held = held[~held.index.duplicated()]
+    held_type = want.map(held)
     need_licensed = int(
         ((intended == licences.LICENSED) & held_type.ne(licences.LICENSED).fillna(True)).sum()
     )
