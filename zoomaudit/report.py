@@ -41,7 +41,7 @@ NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
 FINDINGS_DIR = "findings"
 HEADLINES_DIR = "headlines"
 #: Excel files are written for tables up to this many rows (CSV/Parquet always)
-XLSX_MAX_ROWS = 200_000
+XLSX_MAX_ROWS = 50_000
 
 
 # ----------------------------------------------------------------- helpers for the notebooks
