@@ -87,7 +87,9 @@ def serve(n: int, limits: bool) -> None:
         options=EmulatorOptions(rate_limits=limits, zoom_plan="business"),
     )
     state.journal.keep_bodies = False
-    sock = socket.socket()
+    # proto IPPROTO_TCP matters: asyncio only sets TCP_NODELAY on accepted sockets whose
+    # listener says so; with proto 0 small responses wait ~40 ms on Nagle + delayed ACK
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.bind(("127.0.0.1", 0))
     print(sock.getsockname()[1], flush=True)
     config = uvicorn.Config(create_app(state), log_level="warning", access_log=False)
