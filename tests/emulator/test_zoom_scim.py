@@ -334,6 +334,21 @@ def test_patch_zoom_licence_attribute_shows_in_settings(client):
     assert feature["zoom_whiteboard"] is True
 
 
+def test_licence_flag_moves_the_add_on_plan_usage():
+    tenant = zs.small_tenant()
+    tenant.zoom_plans["plan_whiteboard"] = {"type": "zwb_yearly", "hosts": 10, "usage": 6}
+    with zs.serve(zs.make_state(tenant)) as served, served.client() as c:
+
+        def usage():
+            return c.get("/v2/accounts/me/plans/usage").json()["plan_whiteboard"]["usage"]
+
+        assert usage() == 6
+        for value in (True, False):
+            op = {"op": "replace", "path": f"{ZOOM_EXT}:zoomWhiteboard", "value": value}
+            c.patch(f"/scim2/Users/{ANA}", json={"Operations": [op]})
+            assert usage() == (7 if value else 6)
+
+
 # ---- DELETE --------------------------------------------------------------------------------
 def test_delete_is_204_then_404_and_gone_from_rest(client):
     r = client.delete(f"/scim2/Users/{ANA}")

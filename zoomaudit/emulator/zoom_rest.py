@@ -222,14 +222,34 @@ def _account(ctx, request: Request) -> None:
         raise RestFail(404, 2001, f"Account does not exist: {account}")
 
 
+#: add-on plan keys whose usage follows a zoom:1.0 licence flag set over SCIM
+ADDON_PLANS = {
+    "plan_whiteboard": "zoomWhiteboard",
+    "plan_zoom_iq": "zoomIQ",
+    "plan_ztransl": "zoomTranslatedCaptions",
+}
+
+
 async def plans_usage(ctx, request: Request) -> Response:
-    """``plan_base`` computed from users; other plan keys carried from ``tenant.zoom_plans``."""
+    """``plan_base`` computed from users; other plan keys carried from ``tenant.zoom_plans``.
+
+    Add-ons in :data:`ADDON_PLANS` move with the SCIM licence flags: configured usage plus
+    the users whose flag was switched on through the emulator (the tenant has no per-user
+    add-on columns, so configured usage stands for the users set up before).
+    """
     _account(ctx, request)
     plans = ctx.tenant.zoom_plans or {}
     out: dict = {}
+    extras = ctx.store.extras
     for key, value in plans.items():
         if key == "plan_base":
             continue
+        flag = ADDON_PLANS.get(key)
+        if flag and isinstance(value, dict):
+            value = dict(value)
+            value["usage"] = int(value.get("usage") or 0) + sum(
+                1 for e in extras.values() if e.get(flag)
+            )
         out[key] = value  # add-ons and unknown keys are carried raw
     base = plans.get("plan_base")
     base = dict(base) if isinstance(base, dict) else {"type": "yearly", "hosts": base or 0}
