@@ -3,8 +3,9 @@
 The emulator runs in a child process (uvicorn, one worker, h11, 127.0.0.1) serving a tenant from
 ``generate_tenant``; its CPU time is read from ``/proc/<pid>/stat`` so the client is not
 counted. The client is plain httpx + orjson: ``GET /v1.0/users?$select=<10 props>&$top=999``
-following ``@odata.nextLink``. The pull runs twice: cold (every page built from the DataFrame
-and serialised) and warm (pages come from the emulator's page cache). A third pull adds
+following ``@odata.nextLink``. First a cold pull (every page built from the DataFrame and
+serialised), then a warm one (pages from the emulator's page cache); the warm and later pulls
+keep the best of two runs. A third pull adds
 ``$filter=accountEnabled eq true`` (positions computed once per query). A fourth selects
 ``signInActivity`` (capped at 500 per page).
 
@@ -150,22 +151,26 @@ def main(n: int) -> None:
     try:
         rss0 = rss_mb(proc.pid)
         queries = [
-            ("cold: $select 10 props, $top=999", {"$select": SELECT, "$top": "999"}),
-            ("warm: same query (page cache)", {"$select": SELECT, "$top": "999"}),
+            ("$select 10 props, $top=999", {"$select": SELECT, "$top": "999"}),
             ("$filter=accountEnabled eq true",
              {"$select": SELECT, "$top": "999", "$filter": "accountEnabled eq true"}),
             ("default 11 props, $top=999", {"$top": "999"}),
             ("signInActivity (500/page)",
              {"$select": "id,userPrincipalName,signInActivity", "$top": "999"}),
         ]  # fmt: skip
-        rows = [(name, pull(base, params, proc.pid)) for name, params in queries]
+        # each query twice: cold (pages built from the DataFrame), then warm (page cache)
+        rows = [
+            (name, [pull(base, params, proc.pid) for _ in range(2)]) for name, params in queries
+        ]
         rss1 = rss_mb(proc.pid)
     finally:
         stop_child(proc)
-    live_pages = rows[0][1]["pages"]
+    live_pages = rows[0][1][0]["pages"]
     sproc, sport, _, _ = start_child("--serve-static", live_pages)
     try:
-        base_row = pull(f"http://127.0.0.1:{sport}/v1.0/users", {"$top": "999"}, sproc.pid)
+        runs = [pull(f"http://127.0.0.1:{sport}/v1.0/users", {"$top": "999"}, sproc.pid)
+                for _ in range(2)]  # fmt: skip
+        base_row = min(runs, key=lambda r: r["wall"])
     finally:
         stop_child(sproc)
     write(n, total, gen, rows, base_row, rss0, rss1)
@@ -178,26 +183,37 @@ def write(n, total, gen, rows, base_row, rss0, rss1) -> None:
         f"`{Path(sys.executable).name} bench/bench_emulator.py {n}` on {platform.node()} "
         f"({os.cpu_count()} cores, Python {platform.python_version()}). Emulator in a child "
         "process (uvicorn + h11, one worker), server CPU from /proc/<pid>/stat; client plain "
-        "httpx + orjson in the parent. Baseline: a bare Starlette child returning a constant "
-        "pre-serialised 999-user page, same number of pages.",
+        "httpx + orjson in the parent. Each query runs twice: cold (pages built from the "
+        "DataFrame and serialised), then warm (pages from the emulator's page cache). "
+        "Baseline: a bare Starlette child returning a constant pre-serialised 999-user page, "
+        "same number of pages, same client (best of two).",
         "",
         f"Tenant: {total:,} users from `generate_tenant({n}, 11)` in {gen:.1f} s; emulator "
-        f"RSS {rss0:.0f} MB after start, {rss1:.0f} MB after the pulls.",
+        f"RSS {rss0:.0f} MB after start, {rss1:.0f} MB after the pulls. Load average while "
+        f"measuring: {os.getloadavg()[0]:.1f} (shared machine; the baseline ran alongside).",
         "",
-        "| pull | users | pages | wall s | server CPU s | client CPU s | wall / baseline |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| pull | users | pages | cold wall s | cold server CPU s | warm wall s "
+        "| warm server CPU s | client CPU s | cold / baseline | warm / baseline |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for name, r in [*rows, ("baseline: constant page (transport floor)", base_row)]:
-        ratio = r["wall"] / base_row["wall"] if base_row["wall"] else float("nan")
+    bw = base_row["wall"] or float("nan")
+    for name, (cold, warm) in rows:
         lines.append(
-            f"| {name} | {r['users']:,} | {r['pages']} | {r['wall']:.2f} | "
-            f"{r['server_cpu']:.2f} | {r['client_cpu']:.2f} | {ratio:.2f} |"
+            f"| {name} | {cold['users']:,} | {cold['pages']} | {cold['wall']:.2f} | "
+            f"{cold['server_cpu']:.2f} | {warm['wall']:.2f} | {warm['server_cpu']:.2f} | "
+            f"{cold['client_cpu']:.2f} | {cold['wall'] / bw:.2f} | {warm['wall'] / bw:.2f} |"
         )
+    b = base_row
+    lines.append(
+        f"| baseline: constant page (transport floor) | {b['users']:,} | {b['pages']} | "
+        f"{b['wall']:.2f} | {b['server_cpu']:.2f} | | | {b['client_cpu']:.2f} | 1.00 | |"
+    )
+    cold, warm = rows[0][1]
     lines += [
         "",
-        "Server CPU per 999-user page (cold): "
-        f"{1000 * rows[0][1]['server_cpu'] / max(1, rows[0][1]['pages']):.1f} ms; "
-        f"warm: {1000 * rows[1][1]['server_cpu'] / max(1, rows[1][1]['pages']):.1f} ms.",
+        "Server CPU per 999-user page, `$select` of 10 properties: "
+        f"{1000 * cold['server_cpu'] / max(1, cold['pages']):.1f} ms cold, "
+        f"{1000 * warm['server_cpu'] / max(1, warm['pages']):.1f} ms warm.",
         "",
     ]
     out = HERE / "results" / "emulator.md"
