@@ -73,6 +73,8 @@ def register(app: typer.Typer) -> None:
             extra = f"  ({row.excluded} excluded)" if row.excluded else ""
             detail = f"  {row.detail}" if row.detail else ""
             typer.echo(f"{row.item:<{width}}  {row.value!s:>8}{extra}{detail}")
+        for note in result.notes:
+            typer.echo(f"note: {note}", err=True)
         expired = result.expired_exclusions
         if expired is not None and len(expired):
             typer.echo(f"{len(expired)} expired exclusion(s) no longer apply", err=True)

@@ -66,5 +66,7 @@ def register(app: typer.Typer) -> None:
                 typer.echo(f"{row.item:<{width}}  {mark}  {row.detail}")
             else:
                 typer.echo(f"{row.item:<{width}}  {row.value:>8}")
+        for note in result.notes:
+            typer.echo(f"note: {note}", err=True)
         failed = int((~result.gates["ok"]).sum())
         typer.echo(f"findings written to {out}; {failed} gate(s) failed")

@@ -40,6 +40,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from zoomaudit.errors import SnapshotError
 from zoomaudit.snapshot import Snapshot
 
 #: Zoom REST ``type`` values we know (others are carried as ``unknown (<n>)``)
@@ -134,6 +135,7 @@ class LicenceAudit:
         unknown_plans: plan rows whose key is not in :data:`KNOWN_PLAN_KEYS` (carried in
             ``seats`` as well): plan_key, position, plan_type, raw.
         expired_exclusions: exclusion entries past their date (see ``exclusions.apply``).
+        notes: inputs the snapshot lacks (plans usage, activity report) and what that means.
         parameters: the thresholds used.
     """
 
@@ -148,6 +150,7 @@ class LicenceAudit:
     unknown_plans: pd.DataFrame
     expired_exclusions: pd.DataFrame | None = None
     parameters: dict = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
 
     def summary(self) -> pd.DataFrame:
         """Counts per category (with excluded), seats and the estimate as one small table.
@@ -746,6 +749,11 @@ def audit(
     """
     if inactive_days < 0 or grace_days < 0:
         raise ValueError("inactive_days and grace_days must be >= 0")
+    if not snapshot.has("zoom_users"):
+        raise SnapshotError(
+            f"snapshot {snapshot.id} holds no Zoom REST users (zoom_users); the licence audit "
+            "needs them: pull with Zoom REST credentials (user:read:admin)"
+        )
     if reconcile_result is None:
         from zoomaudit.reconcile import reconcile
 
@@ -770,6 +778,7 @@ def audit(
         unknown_types=unknown_types(snapshot.table("zoom_users")),
         unknown_plans=unknown_plans(snapshot),
         expired_exclusions=expired,
+        notes=_notes(snapshot),
         parameters={
             "inactive_days": inactive_days,
             "grace_days": grace_days,
@@ -778,6 +787,17 @@ def audit(
             "taken_at": snapshot.taken_at.isoformat(),
         },
     )
+
+
+def _notes(snapshot: Snapshot) -> list[str]:
+    notes = []
+    if not snapshot.has("zoom_plans"):
+        notes.append("plans usage not in the snapshot: no seat arithmetic (seats is empty)")
+    if not snapshot.has("zoom_activities"):
+        notes.append("activity report not pulled: zoom_last_activity is empty")
+    if not snapshot.table("entra_users")["last_sign_in"].notna().any():
+        notes.append("Entra sign-in activity not pulled: entra_last_sign_in is empty")
+    return notes
 
 
 def _apply_exclusions(found: pd.DataFrame, exclusions, today) -> tuple[pd.DataFrame, pd.DataFrame]:

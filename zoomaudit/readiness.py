@@ -20,7 +20,8 @@ see :data:`CATEGORIES`. Definitions:
 * ``upn_mail_mismatch``: simulated userName and work e-mail are both set and differ
   case-insensitively.
 * ``domain_not_verified``: the userName's domain (after the last ``@``) is not a Zoom managed
-  domain with status ``verified`` (case-insensitive).
+  domain with status ``verified`` (case-insensitive). Not checked when the snapshot holds no
+  ``zoom_domains`` table (``ReadinessResult.notes`` says so).
 * ``duplicate_expected_username``: another candidate or an in-scope user would send the same
   userName (case-insensitive).
 * ``guest_user``: ``user_type`` Guest, or ``#EXT#`` in the UPN.
@@ -95,6 +96,7 @@ class ReadinessResult:
         candidates: the candidate set: entra_id, via, nested_only.
         simulated: the mapping simulation of the candidates (see ``mapping.simulate``).
         parameters: the options used.
+        notes: checks that could not run on this snapshot (e.g. managed domains not pulled).
     """
 
     findings: pd.DataFrame
@@ -102,6 +104,7 @@ class ReadinessResult:
     candidates: pd.DataFrame
     simulated: pd.DataFrame
     parameters: dict = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def ready(self) -> pd.DataFrame:
@@ -372,7 +375,7 @@ def _evaluate_with_simulation(
     dom = un.str.extract(r"@([^@]*)$", expand=False).astype("str").str.casefold()
     add(
         "domain_not_verified",
-        ~_blank(un) & ~licences.isin_text(dom, list(verified)),
+        ~_blank(un) & ~licences.isin_text(dom, list(verified)) & snapshot.has("zoom_domains"),
         ("domain " + dom + " of userName is not a verified Zoom managed domain").fillna(
             "userName " + un.fillna("") + " has no domain"
         ),
@@ -767,6 +770,9 @@ def check(
         gates=gates(snapshot, found, **gate_options),
         candidates=cands,
         simulated=sim,
+        notes=[]
+        if snapshot.has("zoom_domains")
+        else ["zoom_domains not in the snapshot: domain_not_verified was not checked"],
         parameters={
             "candidate_groups": list(candidate_groups),
             "candidates_file": None if candidates_file is None else str(candidates_file),

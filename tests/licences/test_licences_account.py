@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pandas as pd
+import pytest
 from licence_fixtures import ago, build, entra_user, managed, zoom_user
 
 from zoomaudit import licences
@@ -137,3 +138,21 @@ def test_cli_threshold_flag_changes_the_result(tmp_path):
     except SystemExit as exc:
         assert exc.code in (0, None)
     assert pd.read_csv(out).empty
+
+
+def test_a_snapshot_without_zoom_rest_users_is_refused():
+    from zoomaudit.errors import SnapshotError
+    from zoomaudit.snapshot import Snapshot
+
+    s = Snapshot.from_tables({"entra_users": [entra_user("a")]})
+    with pytest.raises(SnapshotError, match="zoom_users"):
+        licences.audit(s)
+
+
+def test_missing_optional_inputs_are_noted():
+    audit = licences.audit(build(managed("a")))
+    assert any("plans usage" in n for n in audit.notes)
+    assert any("activity report" in n for n in audit.notes)
+    assert audit.seats.empty
+    full = licences.audit(build(managed("a"), zoom_plans=PLANS, zoom_activities=[]))
+    assert full.notes == [] and len(full.seats) == len(PLANS)

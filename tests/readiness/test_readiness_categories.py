@@ -165,3 +165,12 @@ def test_evaluate_is_the_lower_level_entry_point():
     assert got.loc["e-za", "category"] == "invalid_user_type"
     assert got.loc["e-za", "via"] == "w2;w3"
     assert list(f.columns) == list(readiness.FINDING_COLUMNS)
+
+
+def test_domain_check_is_skipped_and_noted_without_managed_domains():
+    s = snap([user("ab")], wave=("ab",))
+    del s.tables["zoom_domains"]
+    r = check(s)
+    assert rows(r, "ab") == ["ready"]
+    assert any("zoom_domains" in n for n in r.notes)
+    assert check(snap([user("ab")], wave=("ab",))).notes == []
