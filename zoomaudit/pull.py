@@ -344,57 +344,63 @@ async def _entra(
         (assignments, n_assign, groups, members, member_counts), (logs, _), (jobs, schemas) = chain
     finally:
         await g.aclose()
-    deleted = list({str(u.get("id")): u for u in deleted}.values())
-    counts.add("entra_users", "users", n_users, len(users_frame))
-    counts.add("entra_users", "deleted", n_deleted, len(deleted))
-    deleted_frame = convert.entra_users(deleted, soft_deleted=True)
 
-    writer.table(
-        "entra_users",
-        pd.concat([users_frame, deleted_frame], ignore_index=True)
-        if len(deleted_frame)
-        else users_frame,
-    )
-    writer.table("entra_app", convert.entra_app(sp))
-    writer.table("entra_app_roles", convert.entra_app_roles(sp))
-    assign_unique = list({str(a.get("id")): a for a in assignments}.values())
-    counts.add("entra_assignments", "", n_assign, len(assign_unique))
-    writer.table("entra_assignments", convert.entra_assignments(assign_unique))
-    assigned_ids = {
-        str(a.get("principalId")) for a in assign_unique if a.get("principalType") == "Group"
-    }
-    candidate_ids = {str(gr["id"]) for gr, is_candidate in groups if is_candidate}
-    group_objects = list({str(gr["id"]): gr for gr, _ in groups}.values())
-    writer.table(
-        "entra_groups",
-        convert.entra_groups(group_objects, assigned=assigned_ids, candidate=candidate_ids),
-    )
-    member_frames = [convert.entra_group_members(gid, d, t) for gid, (d, t) in members.items()]
-    for gid, (expected, received) in member_counts.items():
-        counts.add("entra_group_members", gid, expected, received)
-    writer.table(
-        "entra_group_members",
-        pd.concat(member_frames, ignore_index=True)
-        if member_frames
-        else convert.entra_group_members("", [], []),
-    )
-    logs = list({str(e.get("id")): e for e in logs}.values())
-    counts.add("provisioning_events", "", None, len(logs))
-    writer.table("provisioning_events", convert.provisioning_events(logs))
-    writer.table("sync_jobs", convert.sync_jobs(jobs))
-    mappings, scopes = [], []
-    for job_id, schema in schemas.items():
-        writer.schema(job_id, schema)
-        mappings.append(convert.attribute_mappings(job_id, schema))
-        scopes.append(convert.scoping_filters(job_id, schema))
-    writer.table(
-        "attribute_mappings",
-        pd.concat(mappings, ignore_index=True) if mappings else convert.attribute_mappings("", {}),
-    )
-    writer.table(
-        "scoping_filters",
-        pd.concat(scopes, ignore_index=True) if scopes else convert.scoping_filters("", {}),
-    )
+    def build_tables() -> None:  # CPU work: off the event loop, other requests go on
+        deleted_unique = list({str(u.get("id")): u for u in deleted}.values())
+        counts.add("entra_users", "users", n_users, len(users_frame))
+        counts.add("entra_users", "deleted", n_deleted, len(deleted_unique))
+        deleted_frame = convert.entra_users(deleted_unique, soft_deleted=True)
+
+        writer.table(
+            "entra_users",
+            pd.concat([users_frame, deleted_frame], ignore_index=True)
+            if len(deleted_frame)
+            else users_frame,
+        )
+        writer.table("entra_app", convert.entra_app(sp))
+        writer.table("entra_app_roles", convert.entra_app_roles(sp))
+        assign_unique = list({str(a.get("id")): a for a in assignments}.values())
+        counts.add("entra_assignments", "", n_assign, len(assign_unique))
+        writer.table("entra_assignments", convert.entra_assignments(assign_unique))
+        assigned_ids = {
+            str(a.get("principalId")) for a in assign_unique if a.get("principalType") == "Group"
+        }
+        candidate_ids = {str(gr["id"]) for gr, is_candidate in groups if is_candidate}
+        group_objects = list({str(gr["id"]): gr for gr, _ in groups}.values())
+        writer.table(
+            "entra_groups",
+            convert.entra_groups(group_objects, assigned=assigned_ids, candidate=candidate_ids),
+        )
+        member_frames = [convert.entra_group_members(gid, d, t) for gid, (d, t) in members.items()]
+        for gid, (expected, received) in member_counts.items():
+            counts.add("entra_group_members", gid, expected, received)
+        writer.table(
+            "entra_group_members",
+            pd.concat(member_frames, ignore_index=True)
+            if member_frames
+            else convert.entra_group_members("", [], []),
+        )
+        events = list({str(e.get("id")): e for e in logs}.values())
+        counts.add("provisioning_events", "", None, len(events))
+        writer.table("provisioning_events", convert.provisioning_events(events))
+        writer.table("sync_jobs", convert.sync_jobs(jobs))
+        mappings, scopes = [], []
+        for job_id, schema in schemas.items():
+            writer.schema(job_id, schema)
+            mappings.append(convert.attribute_mappings(job_id, schema))
+            scopes.append(convert.scoping_filters(job_id, schema))
+        writer.table(
+            "attribute_mappings",
+            pd.concat(mappings, ignore_index=True)
+            if mappings
+            else convert.attribute_mappings("", {}),
+        )
+        writer.table(
+            "scoping_filters",
+            pd.concat(scopes, ignore_index=True) if scopes else convert.scoping_filters("", {}),
+        )
+
+    await asyncio.to_thread(build_tables)
     manifest["queries"]["graph"] = [safe_url(q) for q in g.queries]
     manifest["unavailable"].update(g.unavailable)
     durations["entra"] = round(time.monotonic() - t0, 3)
@@ -463,24 +469,28 @@ async def _zoom(
     finally:
         await z.aclose()
     (scim, n_scim), *rest, plans, domains, acts = results
-    counts.add("zoom_scim_users", "", n_scim, len(scim))
-    if z.scim_inconsistent:
-        counts.problems.append(
-            f"zoom_scim_users: the listing kept changing while it was read ({z.scim_passes} "
-            "passes)"
-        )
-    writer.table("zoom_scim_users", convert.zoom_scim_users(scim))
-    frames_ = []
-    for status, (items, expected) in zip(("active", "inactive", "pending"), rest, strict=True):
-        counts.add("zoom_users", status, expected, len(items))
-        frames_.append(convert.zoom_users(items))
-    writer.table("zoom_users", pd.concat(frames_, ignore_index=True))
-    writer.table("zoom_plans", convert.zoom_plans(plans))
-    writer.table("zoom_domains", convert.zoom_domains(domains))
-    if acts is not None:
-        writer.table("zoom_activities", convert.zoom_activities(acts))
-    elif not activities:
-        manifest["unavailable"]["activities"] = "not requested"
+
+    def build_tables() -> None:  # CPU work: off the event loop, other requests go on
+        counts.add("zoom_scim_users", "", n_scim, len(scim))
+        if z.scim_inconsistent:
+            counts.problems.append(
+                f"zoom_scim_users: the listing kept changing while it was read ({z.scim_passes} "
+                "passes)"
+            )
+        writer.table("zoom_scim_users", convert.zoom_scim_users(scim))
+        frames_ = []
+        for status, (items, expected) in zip(("active", "inactive", "pending"), rest, strict=True):
+            counts.add("zoom_users", status, expected, len(items))
+            frames_.append(convert.zoom_users(items))
+        writer.table("zoom_users", pd.concat(frames_, ignore_index=True))
+        writer.table("zoom_plans", convert.zoom_plans(plans))
+        writer.table("zoom_domains", convert.zoom_domains(domains))
+        if acts is not None:
+            writer.table("zoom_activities", convert.zoom_activities(acts))
+        elif not activities:
+            manifest["unavailable"]["activities"] = "not requested"
+
+    await asyncio.to_thread(build_tables)
     manifest["queries"]["zoom"] = [safe_url(q) for q in z.queries]
     manifest["unavailable"].update(z.unavailable)
     manifest["zoom_scim_passes"] = z.scim_passes

@@ -140,6 +140,9 @@ class SnapshotWriter:
         os.mkdir(self.tmp, 0o700)
         os.chmod(self.tmp, 0o700)
         self._raw: dict[str, tuple] = {}
+        self._pool = None
+        self._pending: list = []
+        self._raw_error: BaseException | None = None
         self.path: Path | None = None
         self.tables_written: dict[str, int] = {}
 
@@ -147,9 +150,14 @@ class SnapshotWriter:
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        self.close_raw()
-        if self.path is None:
-            self.abort()
+        try:
+            if self.path is None:
+                self.abort()
+            else:
+                self.close_raw()
+        except Exception:
+            if exc_type is None:
+                raise
 
     def _dir(self, *parts: str) -> Path:
         import os
@@ -170,27 +178,54 @@ class SnapshotWriter:
         return os.fdopen(fd, mode)
 
     def raw(self, source: str, name: str, content: bytes) -> None:
-        """Append one page, as received, to ``raw/<source>/<name>.jsonl.gz`` (one per line)."""
+        """Append one page, as received, to ``raw/<source>/<name>.jsonl.gz`` (one per line).
+
+        Compression runs on a single background thread (zlib releases the GIL), in order.
+        """
+        from concurrent.futures import ThreadPoolExecutor
+
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="snapshot-raw")
+        if self._raw_error is not None:
+            raise self._raw_error
+        self._pending.append(self._pool.submit(self._write_raw, source, name, content))
+        if len(self._pending) > 64:  # bound the memory held by queued pages
+            self._pending.pop(0).result()
+
+    def _write_raw(self, source: str, name: str, content: bytes) -> None:
         import gzip
 
         import orjson
 
-        key = f"{source}/{name}"
-        entry = self._raw.get(key)
-        if entry is None:
-            file = self._open(self._dir("raw", source) / f"{name}.jsonl.gz")
-            entry = (gzip.GzipFile(fileobj=file, mode="wb", compresslevel=1), file)
-            self._raw[key] = entry
-        handle = entry[0]
-        if b"\n" in content or b"\r" in content:
-            content = orjson.dumps(orjson.loads(content))  # keep one page per line
-        handle.write(content.strip() + b"\n")
+        try:
+            key = f"{source}/{name}"
+            entry = self._raw.get(key)
+            if entry is None:
+                file = self._open(self._dir("raw", source) / f"{name}.jsonl.gz")
+                entry = (gzip.GzipFile(fileobj=file, mode="wb", compresslevel=1), file)
+                self._raw[key] = entry
+            if b"\n" in content or b"\r" in content:
+                content = orjson.dumps(orjson.loads(content))  # keep one page per line
+            entry[0].write(content.strip() + b"\n")
+        except BaseException as exc:
+            self._raw_error = exc
+            raise
 
     def close_raw(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
+        pending, self._pending = self._pending, []
+        for future in pending:
+            if future.exception() is not None and self._raw_error is None:
+                self._raw_error = future.exception()
         for handle, file in self._raw.values():
             handle.close()
             file.close()
         self._raw.clear()
+        if self._raw_error is not None and self.path is None:
+            error, self._raw_error = self._raw_error, None
+            raise error
 
     def table(self, name: str, frame: pd.DataFrame) -> None:
         """Write ``tables/<name>.parquet`` (conformed to the contract first)."""
@@ -234,7 +269,10 @@ class SnapshotWriter:
     def abort(self) -> None:
         import shutil
 
-        self.close_raw()
+        try:
+            self.close_raw()
+        except Exception:  # the directory goes anyway
+            self._raw_error = None
         shutil.rmtree(self.tmp, ignore_errors=True)
 
 

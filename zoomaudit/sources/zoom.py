@@ -59,7 +59,7 @@ class ZoomSource:
         transport: httpx.AsyncBaseTransport | None = None,
         scim_count: int = 100,
         rest_page_size: int = 300,
-        concurrency: int = 8,
+        concurrency: int = 4,
         rate_factor: float = 0.95,
         max_passes: int = 3,
     ):
