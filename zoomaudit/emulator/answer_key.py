@@ -255,9 +255,11 @@ def _readiness(tenant, facts: dict, owner_cat: np.ndarray) -> pd.DataFrame:
         else:
             nested = np.ones(n, bool)
             nested[direct] = False
-        pool = np.union1d(members, np.flatnonzero(in_scope))
+        pool = in_scope.copy()
+        pool[members] = True
         counts = pd.Series(keys[pool]).dropna().value_counts()
-        dup = (pd.Series(keys).map(counts).fillna(0).to_numpy(float) > 1) & ~pd.isna(keys)
+        dup = np.zeros(n, bool)
+        dup[members] = pd.Series(keys[members]).map(counts).fillna(0).to_numpy(float) > 1
         flags = {
             "missing_required_attribute": missing,
             "upn_mail_mismatch": mismatch,

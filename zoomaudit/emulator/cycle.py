@@ -307,7 +307,7 @@ class _Events:
             return
         k = len(self.items)
         h = _digest(self.cycle_id, src["id"], action, str(k))
-        when = self.now + timedelta(milliseconds=150 * k + h[0])
+        when = self.now + timedelta(milliseconds=150 * k + h[0] % 100)
         names = {
             "create": ("EntryImportAdd", "EntrySynchronizationAdd", "EntryExportAdd", "Add"),
             "update": ("EntryImport", "EntrySynchronizationUpdate", "EntryExportUpdate", "Update"),
@@ -447,14 +447,14 @@ class _Cols:
 
     def __init__(self, frame: pd.DataFrame):
         self.frame = frame
-        self.cache: dict[str, np.ndarray] = {}
+        self.cache: dict[str, pa.Array] = {}
 
     def __getitem__(self, key: tuple[int, str]) -> object:
         i, col = key
         arr = self.cache.get(col)
-        if arr is None:
-            arr = self.cache[col] = self.frame[col].to_numpy(object)
-        return arr[i]
+        if arr is None:  # arrow arrays: no full conversion to Python objects
+            arr = self.cache[col] = pa.array(self.frame[col])
+        return arr[int(i)].as_py()
 
 
 def _val(x) -> object:

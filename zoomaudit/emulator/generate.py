@@ -22,7 +22,9 @@ from __future__ import annotations
 import base64
 import copy
 import dataclasses
+import resource
 import threading
+import time
 import unicodedata
 from datetime import UTC, datetime, timedelta
 
@@ -96,6 +98,8 @@ GROUPS = {  # key: (displayName, assigned role value or None, description)
     "phoenix": ("Project Phoenix", None, "Microsoft 365 group"),
 }
 CANDIDATE_GROUPS = ("fin", "legal")
+#: (stage, CPU seconds since start, peak RSS MB) of the last generation (for the bench)
+LAST_MARKS: list[tuple[str, float, int]] = []
 
 
 def generate_tenant(
@@ -419,8 +423,8 @@ class _Builder:
         return frame
 
     def users_at(self, phase: int) -> pd.DataFrame:
-        keep = self.hard_from > phase
-        frame = self.users.iloc[np.flatnonzero(keep)].reset_index(drop=True)
+        keep = self.hard_from > phase  # hard-deleted users are the last rows
+        frame = self.users.iloc[: int(keep.sum())]
         enabled = self.disabled_from[keep] > phase
         when = np.full(len(frame), None, object)
         dflag = self.deleted_from[keep] <= phase
@@ -853,13 +857,23 @@ class _Builder:
         }
 
     # -------------------------------------------------------------- build
+    def mark(self, label: str) -> None:
+        """Record CPU seconds and peak RSS after a stage (read by bench/bench_generate.py)."""
+        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        LAST_MARKS.append((label, round(time.process_time() - self.cpu0, 2), round(rss)))
+
     def build(self) -> Tenant:
         rng = self.rng
+        LAST_MARKS.clear()
+        self.cpu0 = time.process_time()
         self.situations()
         self.people()
+        self.mark("people")
         self.users = self.users_frame()
+        self.mark("users frame")
         self.structure()
         self.final_routes()
+        self.mark("groups and assignments")
         tenant_id, sp_id, job_guid, rule_id = _guids(rng, 4)
         job_id = f"{sch.TEMPLATE_ID}.{tenant_id.replace('-', '')}.{job_guid}"
         base = iso(self.t[0])
@@ -918,12 +932,14 @@ class _Builder:
             cyc.run_cycle(
                 tenant, self.t[phase], events=self.t[phase] >= self.now - timedelta(days=30)
             )
+            self.mark(f"cycle {phase}")
         state["throttle_limit"] = None
         tenant.users = self.users_at(FINAL)
         tenant.members = self.members_at(FINAL)
         tenant.assignments = self.assignments_at(FINAL)
         self.mess(tenant)
         self.logins(tenant)
+        self.mark("mess and logins")
         z = tenant.zoom_users
         usage = int(((z["type"] == 2) & (z["status"] != "pending")).sum())
         plan = tenant.zoom_plans["plan_base"]
@@ -933,6 +949,7 @@ class _Builder:
             pending=int((z["status"] == "pending").sum()),
         )
         tenant.answer_key = answer_key.build(tenant, self.facts(tenant))
+        self.mark("answer key")
         tenant.touch()
         return tenant
 
