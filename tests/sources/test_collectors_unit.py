@@ -226,3 +226,23 @@ def test_activities_not_permitted_is_recorded_not_fatal():
     z = zoom(fake)
     assert run(z, lambda z: z.activities(30)) is None
     assert "No permission" in z.unavailable["activities"]
+
+
+def test_sign_in_activity_denied_falls_back_and_is_recorded():
+    fake = Fake(n_users=30)
+    denied = {"error": {"code": "Authorization_RequestDenied", "message": "Insufficient"}}
+    fake.faults.append(("/v1.0/users", lambda r: httpx.Response(403, json=denied)))
+    g = graph(fake)
+    items, expected = run(g, lambda g: g.users())
+    assert len(items) == expected == 30
+    assert "AuditLog.Read.All" in g.unavailable["signInActivity"]
+
+
+def test_refused_top_falls_back_to_default_page_size():
+    fake = Fake(n_users=5)
+    bad = {"error": {"code": "Request_BadRequest", "message": "Invalid page size specified"}}
+    fake.faults.append(("/appRoleAssignedTo", lambda r: httpx.Response(400, json=bad)))
+    items, _ = run(graph(fake), lambda g: g.assignments(SP_ID))
+    assert len(items) == 2
+    last = [r for r in fake.requests if r.url.path.endswith("/appRoleAssignedTo")][-1]
+    assert "top" not in str(last.url)

@@ -329,7 +329,23 @@ class GraphSource:
         expected: int | None = None
         first = True
         empty_run = 0
-        task = asyncio.ensure_future(self.fetch(url, eventual=count, limiter=limiter))
+        if "$top" in params:
+            try:
+                first_page = await self.fetch(url, eventual=count, limiter=limiter)
+            except SourceError as exc:
+                if exc.status != 400 or isinstance(exc, PermissionDeniedError):
+                    raise
+                # [U] the maximum $top of some collections is unverified: fall back to the
+                # server's default page size rather than fail
+                log.warning("Graph refused $top for %s; using its default page size", path)
+                params.pop("$top")
+                url = self.url(path, params)
+                self.queries[-1] = url
+                first_page = await self.fetch(url, eventual=count, limiter=limiter)
+            task = asyncio.get_running_loop().create_future()
+            task.set_result(first_page)
+        else:
+            task = asyncio.ensure_future(self.fetch(url, eventual=count, limiter=limiter))
         try:
             while task is not None:
                 page, content = await task
@@ -378,12 +394,16 @@ class GraphSource:
                     count=True,
                     on_batch=on_batch,
                 )
-            except NonPremiumError as exc:
-                self.unavailable["signInActivity"] = (
-                    f"{NON_PREMIUM}: tenant without Entra ID P1/P2 or app without "
-                    f"AuditLog.Read.All ({exc})"
+            except PermissionDeniedError as exc:
+                # non-premium tenant, or no AuditLog.Read.All: users without sign-in activity
+                # (if User.Read.All is missing too, the read below says so)
+                reason = (
+                    f"{NON_PREMIUM}: tenant without Entra ID P1/P2"
+                    if isinstance(exc, NonPremiumError)
+                    else "the app lacks AuditLog.Read.All (needed for signInActivity)"
                 )
-                log.warning("signInActivity not available (non-premium tenant); pulling without")
+                self.unavailable["signInActivity"] = f"{reason} ({exc})"
+                log.warning("signInActivity not available: %s; pulling users without it", reason)
                 if on_restart is not None:
                     on_restart()
         return await self.collect(
