@@ -55,9 +55,26 @@ def setup() -> None:
     tables.init()
 
 
+def data_folder(data_dir: Path | str = "") -> Path:
+    """The snapshot folder a notebook parameter names.
+
+    Empty: ``ZOOMAUDIT_DATA_DIR`` or ``data/snapshots`` of the project. A relative path that
+    does not exist from the working directory (JupyterLab runs notebooks from ``notebooks/``)
+    is taken relative to the project root.
+    """
+    import os
+
+    if not str(data_dir):
+        data_dir = os.environ.get("ZOOMAUDIT_DATA_DIR") or PROJECT_ROOT / "data" / "snapshots"
+    path = Path(data_dir).expanduser()
+    if not path.is_absolute() and not path.exists() and (PROJECT_ROOT / path).exists():
+        return PROJECT_ROOT / path
+    return path
+
+
 def snapshot_dirs(data_dir: Path | str) -> list[Path]:
     """Snapshot directories under ``data_dir`` (those holding a manifest), oldest first."""
-    data_dir = Path(data_dir)
+    data_dir = data_folder(data_dir)
     if not data_dir.is_dir():
         return []
     found = []
@@ -79,6 +96,7 @@ def resolve_snapshot(spec: str | Path, data_dir: Path | str) -> Path:
     "latest" is the most recent *complete* snapshot under ``data_dir``.
     """
     spec = str(spec)
+    data_dir = data_folder(data_dir)
     if spec == "latest":
         complete = [p for p in snapshot_dirs(data_dir) if _manifest(p).get("complete", False)]
         if not complete:
@@ -492,6 +510,8 @@ def _execute_one(nb_path: Path, out: Path, snap_path: Path, data_dir: Path, para
             log_output=False,
             start_timeout=120,
             request_save_on_cell_execute=False,
+            # ipykernel 7 warns on stderr about its local TCP transport; keep scheduled logs clean
+            extra_arguments=["--IPKernelApp.log_level=ERROR"],
         )
     except papermill.PapermillExecutionError as exc:
         result.update(status="failed", error=f"{exc.ename}: {exc.evalue}"[:500])
@@ -505,6 +525,10 @@ def _execute_one(nb_path: Path, out: Path, snap_path: Path, data_dir: Path, para
             export_html(executed, executed.with_suffix(".html"))
         except Exception as exc:
             result.update(status="failed", error=f"HTML export: {type(exc).__name__}: {exc}")
+    if result["error"]:
+        from zoomaudit.secrets import scrub
+
+        result["error"] = scrub(result["error"])
     result["export_s"] = round(time.perf_counter() - began, 2)
     headline = out / HEADLINES_DIR / f"{nb_path.stem}.json"
     result["headlines"] = json.loads(headline.read_text()) if headline.is_file() else {}

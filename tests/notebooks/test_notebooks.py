@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -189,27 +188,31 @@ def test_executed_notebooks_pass_nbval_lax(report_run, tmp_path):
     assert passed and int(passed.group(1)) >= 5 * 8, proc.stdout[-500:]
 
 
-def test_a_failing_notebook_fails_the_command_and_is_named(history, tmp_path, monkeypatch, capsys):
-    from zoomaudit.cli import main
-
-    folder = tmp_path / "nbs"
-    folder.mkdir()
-    shutil.copy(ROOT / "notebooks" / "50_track_trends.ipynb", folder / "50_track_trends.ipynb")
+def _tiny_notebook(path: Path, code: str) -> None:
     nb = nbformat.v4.new_notebook()
     nb.cells = [
-        nbformat.v4.new_markdown_cell("# Broken"),
+        nbformat.v4.new_markdown_cell(f"# {path.stem}"),
         nbformat.v4.new_code_cell(
             'snapshot: str = "latest"  # the snapshot to read for this test',
             metadata={"tags": ["parameters"]},
         ),
-        nbformat.v4.new_code_cell("1 / 0"),
+        nbformat.v4.new_code_cell(code),
     ]
     nb.metadata["kernelspec"] = {
         "name": "python3",
         "display_name": "Python 3",
         "language": "python",
     }
-    nbformat.write(nb, folder / "60_break_things.ipynb")
+    nbformat.write(nb, path)
+
+
+def test_a_failing_notebook_fails_the_command_and_is_named(history, tmp_path, monkeypatch, capsys):
+    from zoomaudit.cli import main
+
+    folder = tmp_path / "nbs"
+    folder.mkdir()
+    _tiny_notebook(folder / "10_work_fine.ipynb", "print(snapshot)")
+    _tiny_notebook(folder / "60_break_things.ipynb", "1 / 0")
     monkeypatch.setattr(report, "NOTEBOOKS_DIR", folder)
     monkeypatch.setenv("ZOOMAUDIT_NO_KEYRING", "1")
     with pytest.raises(SystemExit) as exit_info:
@@ -224,7 +227,11 @@ def test_a_failing_notebook_fails_the_command_and_is_named(history, tmp_path, mo
             ]
         )
     assert exit_info.value.code != 0
-    err = capsys.readouterr().err
-    assert "60_break_things" in err and "ZeroDivisionError" in err
+    error_line = [x for x in capsys.readouterr().err.splitlines() if x.startswith("error:")]
+    assert len(error_line) == 1
+    assert "60_break_things: ZeroDivisionError" in error_line[0]
+    assert "10_work_fine" not in error_line[0]
     index = (tmp_path / "reports" / history[-1].name / "index.html").read_text()
-    assert "FAILED" in index and "50_track_trends.html" in index
+    assert "FAILED: ZeroDivisionError" in index and "10_work_fine.html" in index
+    fine = (tmp_path / "reports" / history[-1].name / "10_work_fine.ipynb").read_text()
+    assert str(history[-1]) in fine  # the snapshot path arrived as the parameter
