@@ -211,7 +211,7 @@ def test_a_failing_notebook_fails_the_command_and_is_named(history, tmp_path, mo
 
     folder = tmp_path / "nbs"
     folder.mkdir()
-    _tiny_notebook(folder / "10_work_fine.ipynb", "print(snapshot)")
+    _tiny_notebook(folder / "10_work_fine.ipynb", "import sys\nprint(snapshot, sys.executable)")
     _tiny_notebook(folder / "60_break_things.ipynb", "1 / 0")
     monkeypatch.setattr(report, "NOTEBOOKS_DIR", folder)
     monkeypatch.setenv("ZOOMAUDIT_NO_KEYRING", "1")
@@ -235,3 +235,4 @@ def test_a_failing_notebook_fails_the_command_and_is_named(history, tmp_path, mo
     assert "FAILED: ZeroDivisionError" in index and "10_work_fine.html" in index
     fine = (tmp_path / "reports" / history[-1].name / "10_work_fine.ipynb").read_text()
     assert str(history[-1]) in fine  # the snapshot path arrived as the parameter
+    assert json.dumps(sys.executable)[1:-1] in fine  # the kernel runs this venv's python
