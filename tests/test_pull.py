@@ -344,3 +344,15 @@ def test_unknown_candidate_group_is_one_clear_error(make_emulator, tmp_path):
     with pytest.raises(LookupFailedError, match="no group with id or display name 'Nope'"):
         pull(settings_for(emu), out=tmp_path, policy=fast_policy(), candidate_groups=("Nope",))
     assert os.listdir(tmp_path) == []
+
+
+def test_wrong_client_secret_is_one_clear_line_without_the_secret(make_emulator, tmp_path):
+    from zoomaudit.errors import AuthenticationError
+
+    emu = make_emulator(users=50, seed=7, https_authority=True)
+    wrong = "wrong-secret-PLANTED-91c2"
+    settings = settings_for(emu).with_overrides(client_secret=Secret(wrong))
+    with pytest.raises(AuthenticationError, match="ZOOMAUDIT_CLIENT_SECRET") as info:
+        pull(settings, out=tmp_path, policy=fast_policy(), sources=("entra",))
+    assert wrong not in str(info.value) and "\n" not in str(info.value)
+    assert os.listdir(tmp_path) == []

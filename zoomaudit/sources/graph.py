@@ -33,6 +33,7 @@ from zoomaudit.errors import (
     PermissionDeniedError,
     SourceError,
 )
+from zoomaudit.secrets import register, scrub
 from zoomaudit.sources.http import RateLimiter, RetryPolicy, Stats, error_text, fetch_json
 
 log = logging.getLogger("zoomaudit.sources.graph")
@@ -128,14 +129,29 @@ class _RenewingCredential:
         if self._force and not claims:
             now = int(time.time())
             claims = f'{{"access_token":{{"nbf":{{"essential":true,"value":"{now}"}}}}}}'
+        from azure.core.exceptions import ClientAuthenticationError, ServiceRequestError
+
         try:
-            result = self.inner.get_token(
-                *scopes, claims=claims, tenant_id=tenant_id, enable_cae=enable_cae, **kw
-            )
-        except TypeError:
-            result = self.inner.get_token(*scopes)
-        if inspect.isawaitable(result):
-            result = await result
+            try:
+                result = self.inner.get_token(
+                    *scopes, claims=claims, tenant_id=tenant_id, enable_cae=enable_cae, **kw
+                )
+            except TypeError:
+                result = self.inner.get_token(*scopes)
+            if inspect.isawaitable(result):
+                result = await result
+        except ClientAuthenticationError as exc:
+            first = scrub(str(exc).strip().splitlines()[0] if str(exc).strip() else "")
+            raise AuthenticationError(
+                f"Entra refused the app credentials ({first[:200]}); check ZOOMAUDIT_TENANT_ID, "
+                "ZOOMAUDIT_CLIENT_ID and ZOOMAUDIT_CLIENT_SECRET/CERTIFICATE"
+            ) from None
+        except ServiceRequestError as exc:
+            raise AuthenticationError(
+                f"cannot reach the Entra authority ({type(exc).__name__}); check "
+                "ZOOMAUDIT_AUTHORITY and ZOOMAUDIT_CA_BUNDLE"
+            ) from None
+        register(result.token)
         self._token = result
         self._force = False
         return result
