@@ -253,6 +253,12 @@ def redact_snapshot(snap: Snapshot, key: str, *, pseudo: Pseudonymizer | None = 
     )
 
 
+def redact_params(params: dict, key: str) -> dict:
+    """Notebook parameters with every e-mail address (e.g. ``explain_user``) pseudonymised."""
+    pseudo = Pseudonymizer(require_key(key))
+    return {k: pseudo.text(v) if isinstance(v, str) else v for k, v in params.items()}
+
+
 def write_snapshot(snap: Snapshot, dest: Path) -> Path:
     """Write ``snap`` (manifest, tables, schemas; never raw payloads) as a snapshot folder."""
     dest.mkdir(parents=True, exist_ok=True)

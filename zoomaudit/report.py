@@ -374,6 +374,8 @@ def run(
             scratch, snap_path, data_dir = redact.redacted_copies(
                 snap_path, Path(data_dir), redact_key
             )
+            # a parameter naming a person (explain_user) must name their pseudonym, too
+            params = redact.redact_params(params or {}, redact_key)
         with _kernel_environment():
             results = _execute_all(nb_paths, staging, snap_path, Path(data_dir), params, jobs)
         summary = _summary(snap, report_id, results, redacted=bool(redact_key))
@@ -646,7 +648,8 @@ def _index_html(summary: dict) -> str:
     )
     counts = manifest.get("counts") or {}
     facts += "".join(
-        f"<tr><th>rows: {cell(k)}</th><td>{cell(v)}</td></tr>" for k, v in counts.items()
+        f"<tr><th>rows: {cell(k)}</th><td>{cell(_count_text(v))}</td></tr>"
+        for k, v in counts.items()
     )
     redacted = (
         '<p class="note">Redacted: names and addresses are pseudonyms.</p>'
@@ -671,6 +674,14 @@ td,th{{border:1px solid #ccc;padding:.3em .6em;text-align:left;vertical-align:to
 <h2>Snapshot</h2><table>{facts}</table>
 </body></html>
 """
+
+
+def _count_text(value: object) -> str:
+    """``{"expected": 10, "received": 10}`` as "10 (expected 10)"; other values as they are."""
+    if isinstance(value, dict) and "received" in value:
+        expected = value.get("expected")
+        return f"{value['received']}" + ("" if expected is None else f" (expected {expected})")
+    return str(value)
 
 
 def _check_no_secrets(folder: Path, secrets: list[str]) -> None:

@@ -145,3 +145,10 @@ def test_redacted_copies_go_to_a_private_scratch_folder(tmp_path):
         import shutil
 
         shutil.rmtree(scratch)
+
+
+def test_parameters_naming_a_person_get_the_same_pseudonym_as_the_data():
+    params = redact.redact_params({"explain_user": "Ana.Alves@contoso.example", "days": 3}, KEY)
+    red = redact.redact_snapshot(_snapshot(), KEY)
+    upn = red.table("entra_users").loc[0, "user_principal_name"]
+    assert params == {"explain_user": upn, "days": 3}

@@ -188,3 +188,9 @@ def test_wave_table_without_a_plan_is_empty_with_columns():
         ]
     }
     assert tables.wave_table(plan).loc[0, ["name", "ready", "blocked"]].tolist() == ["pilot", 2, 1]
+
+
+def test_manifest_counts_read_as_received_and_expected():
+    assert report._count_text({"expected": 5, "received": 5}) == "5 (expected 5)"
+    assert report._count_text({"expected": None, "received": 7}) == "7"
+    assert report._count_text(3) == "3"
