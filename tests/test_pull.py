@@ -356,3 +356,10 @@ def test_wrong_client_secret_is_one_clear_line_without_the_secret(make_emulator,
         pull(settings, out=tmp_path, policy=fast_policy(), sources=("entra",))
     assert wrong not in str(info.value) and "\n" not in str(info.value)
     assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.slow
+def test_ten_thousand_user_pull_equals_the_truth(make_emulator, tmp_path):
+    emu = make_emulator(users=10_000, seed=21)
+    path = pull(settings_for(emu), out=tmp_path, now=emu.state.clock.now())
+    assert_equals_truth(load(path), emu)
