@@ -66,11 +66,54 @@ def normalize_key(values: pd.Series) -> pd.Series:
 
 
 def positions(keys: pa.Array | pd.Series, table: pa.Array | pd.Series) -> np.ndarray:
-    """For each key, the position of its first occurrence in ``table`` (-1: absent or null)."""
+    """For each key, the position of its first occurrence in ``table`` (-1: absent or null).
+
+    Hashes whichever side is smaller (Arrow ``index_in``), so looking a few thousand keys up
+    in a million-row table does not rebuild a million-entry hash table.
+    """
     k = keys if isinstance(keys, pa.Array) else arrow(keys)
     t = table if isinstance(table, pa.Array) else arrow(table)
+    if len(t) > 4 * len(k) and len(t) > 10_000:
+        uniq = pc.unique(pc.drop_null(k))
+        inv = pc.fill_null(pc.index_in(t, value_set=uniq, skip_nulls=True), -1)
+        inv = inv.to_numpy(zero_copy_only=False).astype(np.int64)
+        rows = np.flatnonzero(inv >= 0)[::-1]  # reversed: the first occurrence wins
+        first = np.full(len(uniq), -1, dtype=np.int64)
+        first[inv[rows]] = rows
+        ku = pc.fill_null(pc.index_in(k, value_set=uniq, skip_nulls=True), -1)
+        ku = ku.to_numpy(zero_copy_only=False).astype(np.int64)
+        return np.where(ku >= 0, first[np.maximum(ku, 0)], -1)
     pos = pc.index_in(k, value_set=t, skip_nulls=True)
     return pc.fill_null(pos, -1).to_numpy(zero_copy_only=False).astype(np.int64)
+
+
+def status_rank(status: pd.Series) -> np.ndarray:
+    """Preference of a Zoom status when several users share a key: active 0, inactive 1,
+    pending 2, anything else 3 (vectorised)."""
+    arr = arrow(status)
+    out = np.full(len(status), 3, dtype=np.int64)
+    for name, rank in _STATUS_RANK.items():
+        out[pc.fill_null(pc.equal(arr, name), False).to_numpy(zero_copy_only=False)] = rank
+    return out
+
+
+def best_first(keys: pd.Series, rank: np.ndarray, tie: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """An order of rows in which, for every duplicated key, the preferred row (lowest
+    ``rank``, then smallest ``tie``) comes first; and the number of rows sharing each key.
+
+    Only the duplicated rows are sorted, so the common case (unique keys) costs one hash pass.
+    """
+    n = len(keys)
+    order = np.arange(n)
+    candidates = np.ones(n, dtype=np.int64)
+    dup = keys.duplicated(keep=False).to_numpy(bool) & keys.notna().to_numpy(bool)
+    if dup.any():
+        d = pd.DataFrame({"k": keys[dup].to_numpy(), "r": rank[dup], "z": tie[dup].to_numpy(),
+                          "i": order[dup]})  # fmt: skip
+        d = d.sort_values(["k", "r", "z"], kind="stable")
+        candidates[d["i"].to_numpy()] = d.groupby("k")["i"].transform("size").to_numpy()
+        order = np.concatenate([d["i"].to_numpy(), order[~dup]])
+    return order, candidates
 
 
 def zoom_accounts(snapshot: Snapshot) -> pd.DataFrame:
@@ -123,7 +166,9 @@ def zoom_accounts(snapshot: Snapshot) -> pd.DataFrame:
         if (rpos < 0).any() and len(taken)
         else taken.reset_index(drop=True)
     )
-    rest_only = with_id[positions(with_id["zoom_id"], s["zoom_id"]) < 0]
+    claimed = np.zeros(len(with_id), bool)
+    claimed[rpos[rpos >= 0]] = True
+    rest_only = with_id[~claimed]
     joined = pd.concat(
         [pd.concat([s.reset_index(drop=True), taken], axis=1), rest_only], ignore_index=True
     )
@@ -142,7 +187,10 @@ def zoom_accounts(snapshot: Snapshot) -> pd.DataFrame:
     out = pd.DataFrame(index=joined.index)
     out["zoom_id"] = joined["zoom_id"].astype("str")
     out["user_name"] = joined["user_name"].astype("str").fillna(joined["email"].astype("str"))
-    scim_status = joined["scim_active"].map({True: "active", False: "inactive"})
+    scim_active = joined["scim_active"].astype("boolean")
+    scim_status = pd.Series(
+        np.where(scim_active.fillna(False).to_numpy(bool), "active", "inactive"), dtype="str"
+    ).where(scim_active.notna().to_numpy(bool))
     out["status"] = joined["status"].astype("str").fillna(scim_status.astype("str"))
     out["zoom_key"] = out["zoom_id"].fillna("pending:" + normalize_key(out["user_name"]))
     for col in ("display_name", "given_name", "family_name", "department"):
@@ -184,46 +232,37 @@ def match(
     """
     on = list(on or expected.attrs.get("matching") or ["user_name"])
     zoom_key = zoom["zoom_key"] if "zoom_key" in zoom.columns else zoom["zoom_id"]
-    rank = (
-        zoom["status"].map(_STATUS_RANK).fillna(3).to_numpy()
-        if "status" in zoom.columns
-        else np.zeros(len(zoom))
-    )
+    rank = status_rank(zoom["status"]) if "status" in zoom.columns else np.zeros(len(zoom))
+    eid, zka, zid = arrow(expected["entra_id"]), arrow(zoom_key), arrow(zoom["zoom_id"])
     parts: list[pd.DataFrame] = []
     todo = np.arange(len(expected))
     for col in on:
         if col not in expected.columns or col not in zoom.columns or not len(todo):
             continue
-        keys = key_array(arrow(expected[col].iloc[todo]))
+        keys = key_array(arrow(expected[col]).take(pa.array(todo)))
         zk = (
             arrow(zoom[f"{col}_key"])
             if f"{col}_key" in zoom.columns
             else key_array(arrow(zoom[col]))
         )
-        zkeys = pd.Series(zk, dtype="str")
-        candidates = np.ones(len(zoom), dtype=np.int64)
-        dup = zkeys.duplicated(keep=False).to_numpy(bool) & zkeys.notna().to_numpy(bool)
-        order = np.arange(len(zoom))
-        if dup.any():  # several Zoom users share a key: the best one first, and count them
-            d = pd.DataFrame({"k": zkeys[dup].to_numpy(), "r": rank[dup],
-                              "z": zoom_key[dup].to_numpy(), "i": order[dup]})  # fmt: skip
-            d = d.sort_values(["k", "r", "z"], kind="stable")
-            candidates[d["i"].to_numpy()] = d.groupby("k")["i"].transform("size").to_numpy()
-            order = np.concatenate([d["i"].to_numpy(), order[~dup]])
+        order, candidates = best_first(pd.Series(zk, dtype="str"), rank, zoom_key)
+        if len(order) and (order != np.arange(len(order))).any():
             zk = zk.take(pa.array(order))
         pos = positions(keys, zk)
         hit = pos >= 0
         zrow = order[pos[hit]]
+        erow = todo[hit]
+        zrow_pa, erow_pa = pa.array(zrow), pa.array(erow)
         parts.append(
             pd.DataFrame(
                 {
-                    "entra_id": expected["entra_id"].to_numpy()[todo[hit]],
-                    "zoom_key": zoom_key.to_numpy()[zrow],
-                    "zoom_id": zoom["zoom_id"].to_numpy()[zrow],
-                    "match_key": pd.Series(keys, dtype="str").to_numpy()[hit],
+                    "entra_id": pd.Series(eid.take(erow_pa), dtype="str"),
+                    "zoom_key": pd.Series(zka.take(zrow_pa), dtype="str"),
+                    "zoom_id": pd.Series(zid.take(zrow_pa), dtype="str"),
+                    "match_key": pd.Series(keys.filter(pa.array(hit)), dtype="str"),
                     "matched_on": col,
                     "candidates": candidates[zrow],
-                    "expected_row": todo[hit],
+                    "expected_row": erow,
                     "zoom_row": zrow,
                 }
             )
@@ -240,7 +279,8 @@ def match(
     out = pd.concat(parts, ignore_index=True)
     out["candidates"] = out["candidates"].astype("Int64")
     for c in cols:
-        out[c] = out[c].astype("str")
+        if out[c].dtype != "str":
+            out[c] = out[c].astype("str")
     return out
 
 

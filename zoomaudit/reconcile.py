@@ -38,7 +38,16 @@ import pyarrow.compute as pc
 
 from zoomaudit import mapping as mapping_mod
 from zoomaudit.errors import SnapshotError
-from zoomaudit.matching import arrow, key_array, match, normalize_key, positions, zoom_accounts
+from zoomaudit.matching import (
+    arrow,
+    best_first,
+    key_array,
+    match,
+    normalize_key,
+    positions,
+    status_rank,
+    zoom_accounts,
+)
 from zoomaudit.scope import compute_scope
 from zoomaudit.snapshot import Snapshot
 
@@ -399,16 +408,11 @@ def _classify(snapshot, users, scope, expected, zoom, matches) -> pd.DataFrame:
         zkey = (
             zoom["user_name_key"] if "user_name_key" in zoom else normalize_key(zoom["user_name"])
         )
-        zk = pd.DataFrame(
-            {
-                "key": zkey.to_numpy(),
-                "_zrow": np.arange(len(zoom)),
-                "_r": zoom["status"].map(_STATUS_RANK).fillna(3).to_numpy(),
-            }
-        )
-        zk = zk.dropna(subset=["key"]).sort_values(["key", "_r", "_zrow"])
-        zk = zk.drop_duplicates("key")
-        hits = addrs.merge(zk[["key", "_zrow"]], on="key")
+        order, _ = best_first(zkey.reset_index(drop=True), status_rank(zoom["status"]),
+                              zoom["zoom_key"].reset_index(drop=True))  # fmt: skip
+        zk_arr = arrow(zkey).take(pa.array(order))
+        zpos = positions(addrs["key"], zk_arr)
+        hits = addrs[zpos >= 0].assign(_zrow=order[zpos[zpos >= 0]])
         if len(hits):
             hits = hits.sort_values(["_row", "rank", "key"]).drop_duplicates("_row")
             where = hits["_row"].to_numpy()
@@ -499,14 +503,14 @@ def _classify(snapshot, users, scope, expected, zoom, matches) -> pd.DataFrame:
     return out[list(FINDING_COLUMNS)].take(order).reset_index(drop=True)
 
 
-_STATUS_RANK = {"active": 0, "inactive": 1, "pending": 2}
-
-
 def _order(out: pd.DataFrame) -> np.ndarray:
     """Row order: category (vocabulary order); within a category, Entra users in the order of
     ``entra_users`` then Zoom-only users in Zoom order (a string sort of a million names
     would cost more than the whole classification; sort the file if you need it sorted)."""
-    codes = out["category"].map({c: i for i, c in enumerate(CATEGORIES)}).to_numpy(np.int16)
+    cats = out["category"].to_numpy(object)
+    codes = np.full(len(out), len(CATEGORIES), dtype=np.int16)
+    for i, c in enumerate(CATEGORIES):
+        codes[cats == c] = i
     return np.argsort(codes, kind="stable")
 
 

@@ -30,9 +30,11 @@ import re
 
 import numpy as np
 import pandas as pd
+import pyarrow.compute as pc
 
 from zoomaudit.errors import ExpressionError
 from zoomaudit.expressions import net_regex, source_column
+from zoomaudit.matching import arrow, positions
 from zoomaudit.snapshot import Snapshot
 
 log = logging.getLogger(__name__)
@@ -40,12 +42,10 @@ log = logging.getLogger(__name__)
 
 def isin(values: pd.Series, members) -> np.ndarray:
     """Vectorised membership of string values in a collection (Arrow hash set; NA -> False)."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    vs = pd.Series(list(members) if isinstance(members, set) else members, dtype="str")
-    arr = pa.array(values.astype("str"))
-    hit = pc.is_in(arr, value_set=pa.array(vs.dropna().unique().astype(object), pa.large_string()))
+    if not isinstance(members, pd.Series):
+        members = pd.Series(list(members), dtype="str")
+    value_set = pc.unique(pc.drop_null(arrow(members)))
+    hit = pc.is_in(arrow(values), value_set=value_set)
     return pc.fill_null(hit, False).to_numpy(zero_copy_only=False)
 
 
@@ -293,8 +293,6 @@ def pick_roles(snapshot: Snapshot, roles: pd.DataFrame) -> pd.DataFrame:
 
 def _roles_by_user(snapshot, ids, members, user_assign, assignments) -> pd.DataFrame:
     """pick_roles' choice computed positionally (fast path of compute_scope)."""
-    from zoomaudit.matching import positions
-
     n = len(ids)
     defs = snapshot.table("entra_app_roles")[["app_role_id", "value"]].drop_duplicates(
         "app_role_id"
@@ -335,7 +333,7 @@ def _roles_by_user(snapshot, ids, members, user_assign, assignments) -> pd.DataF
     has = best < np.iinfo(np.int64).max
     best_rank = np.where(has, best % (len(table) + 1), 0)
     # distinct roles per user
-    pair = np.unique(upos.astype(np.int64) * (len(table) + 1) + rank)
+    pair = pd.unique(upos.astype(np.int64) * (len(table) + 1) + rank)
     counts = np.bincount(pair // (len(table) + 1), minlength=n)
     first = np.full(n, np.datetime64("NaT"), dtype="datetime64[us]")
     c64 = created.astype(np.int64)

@@ -350,3 +350,17 @@ def test_incomplete_snapshot_is_refused_unless_allowed():
     with pytest.raises(SnapshotError, match="incomplete"):
         reconcile(inc)
     assert len(reconcile(inc, allow_incomplete=True).findings) == 1
+
+
+def test_positions_both_strategies_agree():
+    import numpy as np
+    import pandas as pd
+
+    from zoomaudit.matching import positions
+
+    table = pd.Series([f"k{i % 15000}" for i in range(20000)] + [None], dtype="str")
+    keys = pd.Series(["k3", "nope", None, "k14999", "k3"], dtype="str")
+    small = positions(keys, table)  # hashes the keys (table is much larger)
+    big = positions(pd.concat([keys] * 2000, ignore_index=True), table)[:5]  # hashes the table
+    assert small.tolist() == big.tolist() == [3, -1, -1, 14999, 3]
+    assert np.issubdtype(small.dtype, np.integer)
