@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
+import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 
@@ -59,7 +61,7 @@ class ZoomSource:
         transport: httpx.AsyncBaseTransport | None = None,
         scim_count: int = 100,
         rest_page_size: int = 300,
-        concurrency: int = 4,
+        concurrency: int = 16,
         rate_factor: float = 0.95,
         max_passes: int = 3,
     ):
@@ -197,7 +199,9 @@ class ZoomSource:
         again from where they start; a position read twice with different ids, an id at two
         positions, or a changed ``totalResults`` means the listing shifted (not consistent).
         """
+        started = time.monotonic()
         _, first, total = await self._scim_page(url, 1)
+        elapsed = time.monotonic() - started
         totals = {total}
         if total is None:
             total = len(first)
@@ -217,7 +221,11 @@ class ZoomSource:
                 at[pos] = item
 
         place(1, first)
-        sem = asyncio.Semaphore(self.concurrency)
+        # enough pages in flight to use the label's rate at the latency seen on page 1
+        # (more would only queue at the server), at most ``concurrency``
+        rate = self.limiters["medium"].rate
+        in_flight = max(2, min(self.concurrency, math.ceil(rate * elapsed * 1.5)))
+        sem = asyncio.Semaphore(in_flight)
 
         async def one(s: int):
             async with sem:
