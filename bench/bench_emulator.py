@@ -12,9 +12,10 @@ keep the best of two runs. A third pull adds
 Baseline, side by side: the same client pulling the same number of pages from a bare Starlette
 app in a child process that returns one constant pre-serialised 999-user page (the transport
 floor: uvicorn + h11 + httpx + orjson, no emulator logic). Ratios are emulator / baseline.
-The Zoom half lives in ``bench_zoom_emulator.py``. Writes bench/results/emulator.md.
+The Zoom half lives in ``bench_zoom_emulator.py``. Writes bench/results/emulator.md (or the
+file named by a second argument, e.g. ``emulator_1m.md`` for a 1M run).
 
-Run: ``.venv/bin/python bench/bench_emulator.py [N]`` (default N = 100,000).
+Run: ``.venv/bin/python bench/bench_emulator.py [N] [RESULT_FILE]`` (default N = 100,000).
 """
 
 from __future__ import annotations
@@ -145,7 +146,7 @@ def stop_child(proc: subprocess.Popen) -> None:
     proc.wait(timeout=60)
 
 
-def main(n: int) -> None:
+def main(n: int, result: str = "emulator.md") -> None:
     proc, port, gen, total = start_child("--serve-emulator", n)
     base = f"http://127.0.0.1:{port}/v1.0/users"
     try:
@@ -173,14 +174,14 @@ def main(n: int) -> None:
         base_row = min(runs, key=lambda r: r["wall"])
     finally:
         stop_child(sproc)
-    write(n, total, gen, rows, base_row, rss0, rss1)
+    write(n, total, gen, rows, base_row, rss0, rss1, result)
 
 
-def write(n, total, gen, rows, base_row, rss0, rss1) -> None:
+def write(n, total, gen, rows, base_row, rss0, rss1, result) -> None:
     lines = [
-        "## Emulator: Graph users over HTTP",
+        f"## Emulator: Graph users over HTTP ({n:,} users)",
         "",
-        f"`{Path(sys.executable).name} bench/bench_emulator.py {n}` on {platform.node()} "
+        f"`{Path(sys.executable).name} bench/bench_emulator.py {n} {result}` on {platform.node()} "
         f"({os.cpu_count()} cores, Python {platform.python_version()}). Emulator in a child "
         "process (uvicorn + h11, one worker), server CPU from /proc/<pid>/stat; client plain "
         "httpx + orjson in the parent. Each query runs twice: cold (pages built from the "
@@ -216,7 +217,7 @@ def write(n, total, gen, rows, base_row, rss0, rss1) -> None:
         f"{1000 * warm['server_cpu'] / max(1, warm['pages']):.1f} ms warm.",
         "",
     ]
-    out = HERE / "results" / "emulator.md"
+    out = HERE / "results" / result
     out.parent.mkdir(exist_ok=True)
     out.write_text("\n".join(lines), encoding="utf-8")
     print("\n".join(lines))
@@ -228,4 +229,4 @@ if __name__ == "__main__":
     elif len(sys.argv) > 2 and sys.argv[1] == "--serve-static":
         serve_static(int(sys.argv[2]))
     else:
-        main(int(sys.argv[1]) if len(sys.argv) > 1 else 100_000)
+        main(int(sys.argv[1]) if len(sys.argv) > 1 else 100_000, *sys.argv[2:3])

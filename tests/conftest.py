@@ -8,6 +8,8 @@
   ``https_authority=``, ``zoom=``); defaults to a small generated tenant. Everything it
   started is stopped after the test.
 - ``emulator``: one started emulator (60 generated users, seed 7) for a test.
+- ``emulator_session``: the same tenant shared by a whole session: READ-ONLY use (no writes,
+  no faults, no clock moves), for tests that only pull.
 """
 
 from __future__ import annotations
@@ -50,3 +52,12 @@ def make_emulator():
 @pytest.fixture
 def emulator(make_emulator):
     return make_emulator()
+
+
+@pytest.fixture(scope="session")
+def emulator_session():
+    from zoomaudit.emulator.server import Emulator
+
+    emu = Emulator(users=60, seed=7).start()
+    yield emu
+    emu.stop()

@@ -191,3 +191,9 @@ def test_authority_faults_and_openid_configuration(authority_emu):
         assert wrong_client.json()["error"] == "unauthorized_client"
     statuses = [e.status for e in authority_emu.state.journal.select("authority", method="POST")]
     assert statuses == [429, 200, 400]
+
+
+@needs_generator
+def test_session_emulator_is_shared_and_serves_graph(emulator_session):
+    resp = httpx.get(emulator_session.graph_url + "/users", headers={"Authorization": "Bearer t"})
+    assert resp.status_code == 200 and resp.json()["value"]
