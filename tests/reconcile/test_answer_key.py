@@ -66,3 +66,20 @@ def test_findings_equal_answer_key(users, seed, scenario):
 def test_findings_equal_answer_key_larger(scenario):
     ours, key = compare(4000, 11, scenario)
     assert diff(ours, key).empty
+
+
+def test_answer_key_when_scim_lists_pending_invites():
+    """Some Zoom accounts list pending invites in SCIM (with an id and active=false): the
+    REST status still says pending, and now the zoom_id is known and must match exactly."""
+    tenant = generate_tenant(300, 5, scenario="default")
+    ours = rows(reconcile(to_snapshot(tenant, scim_lists_pending=True)).findings)
+    key = rows(tenant.answer_key["reconcile"])
+    m = ours.merge(
+        key, on=["entra_id", "zoom_user_name"], how="outer", suffixes=("", "_key"), indicator=True
+    )
+    bad = m[
+        (m["_merge"] != "both")
+        | (m["category"] != m["category_key"])
+        | (m["zoom_id"] != m["zoom_id_key"])
+    ]
+    assert bad.empty, bad.to_string()
