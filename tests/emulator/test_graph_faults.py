@@ -155,6 +155,9 @@ def test_batch_runs_inner_requests_with_dependencies(emu, graph):
     assert by_id["2"]["status"] == 429 and by_id["2"]["headers"]["Retry-After"] == "1"
     assert by_id["3"]["status"] == 424
     assert by_id["4"]["body"] == 11
+    inner = [(e.path, e.status) for e in emu.state.journal.select("graph")][-4:]
+    assert inner == [("/v1.0/users", 200), ("/v1.0/groups", 429), ("/v1.0/users/$count", 200),
+                     ("/v1.0/$batch", 200)]  # fmt: skip
 
 
 def test_batch_limits(graph):

@@ -13,6 +13,7 @@ from urllib.parse import unquote
 
 import orjson
 
+from zoomaudit.emulator.core import JournalEntry
 from zoomaudit.emulator.graph_base import GraphBase, normalise_path
 from zoomaudit.emulator.graph_common import GRAPH_PREFIX, Ctx, GraphError, Resp, dumps, parse_dt
 from zoomaudit.emulator.graph_filter import evaluate
@@ -28,8 +29,10 @@ class ReportsRoutes(GraphBase):
 
     def _event_times(self) -> list[datetime | None]:
         events = self.state.tenant.provisioning_events
+        # keyed by length too: a cycle may append events without bumping tenant.version
         return self.view.memo(
-            "audit_dt", lambda: [parse_dt(e.get("activityDateTime")) for e in events]
+            ("audit_dt", len(events)),
+            lambda: [parse_dt(e.get("activityDateTime")) for e in events],
         )
 
     def audit_provisioning(self, ctx: Ctx) -> Resp:
@@ -57,7 +60,8 @@ class ReportsRoutes(GraphBase):
             raise GraphError(400, "BadRequest", f"$orderby is not supported on '{name}'.")
         cutoff = self.state.clock.now() - timedelta(days=opts.log_retention_days)
         minute = cutoff.replace(second=0, microsecond=0)
-        key = ("audit", flt.text if flt else None, direction.strip().lower(), minute)
+        n_events = len(self.state.tenant.provisioning_events)
+        key = ("audit", flt.text if flt else None, direction.strip().lower(), minute, n_events)
 
         def build() -> list[int]:
             events = self.state.tenant.provisioning_events
@@ -201,7 +205,20 @@ class ReportsRoutes(GraphBase):
                     ctx, GraphError(424, "FailedDependency", "Dependent request failed.")
                 )
             else:
-                inner = self.process(self._inner_ctx(ctx, req))
+                sub = self._inner_ctx(ctx, req)
+                inner = self.process(sub)
+                self.state.journal.record(
+                    JournalEntry(
+                        service="graph",
+                        method=sub.method,
+                        path=unquote(sub.raw_path),
+                        query=sub.raw_query,
+                        status=inner.status,
+                        time=self.state.clock.now(),
+                        body=sub.body if sub.method != "GET" else None,
+                        fault=sub.fault,
+                    )
+                )
             entry: dict[str, Any] = {
                 "id": rid,
                 "status": inner.status,
