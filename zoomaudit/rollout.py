@@ -477,6 +477,7 @@ class _Facts:
     snapshot: Snapshot
     users: pd.DataFrame  # entra_users indexed by entra_id
     by_upn: dict[str, str]
+    by_id: dict[str, str]  # casefolded object id -> id
     groups: pd.DataFrame  # entra_groups indexed by group_id
     group_names: dict[str, list[str]]
     members: pd.DataFrame
@@ -534,6 +535,7 @@ class _Facts:
             snapshot=snapshot,
             users=users,
             by_upn=by_upn,
+            by_id={_key(uid): uid for uid in users.index},
             groups=groups,
             group_names=names,
             members=members,
@@ -695,8 +697,9 @@ def _wave_gates(facts: _Facts, findings: pd.DataFrame, ready_ids: list[str]) -> 
 
 # ---------------------------------------------------------------------------- one wave
 def _resolve_group(facts: _Facts, selector: str, label: str) -> str:
-    if selector in facts.groups.index:
-        gid = selector
+    by_id = {_key(g): g for g in facts.groups.index}
+    if _key(selector) in by_id:
+        gid = by_id[_key(selector)]
     else:
         hits = facts.group_names.get(_key(selector), [])
         if not hits:
@@ -721,9 +724,9 @@ def _resolve_group(facts: _Facts, selector: str, label: str) -> str:
 
 
 def _resolve_user(facts: _Facts, selector: str, label: str) -> str:
-    if selector in facts.users.index:
+    if selector in facts.upn:
         return selector
-    uid = facts.by_upn.get(_key(selector))
+    uid = facts.by_upn.get(_key(selector)) or facts.by_id.get(_key(selector))
     if uid is None:
         raise PlanError(f"{label}: unknown user {selector!r} (no such UPN or id in the snapshot)")
     return uid

@@ -93,6 +93,17 @@ def test_group_assignment_mode_lists_nested_members_as_not_provisioned():
     assert finance["counts"]["to_assign"] == 2
 
 
+def test_selectors_match_case_insensitively():
+    config = three_waves()
+    config["waves"][0]["groups"] = ["zoom pilot"]
+    config["waves"][0]["users"] = ["GUS@Contoso.Example"]
+    config["waves"][2] = {"name": "legal", "groups": ["G-FIN"], "users": ["U9"]}
+    config["waves"].pop(1)
+    plan = rollout.plan(snapshot(hosts=20), config)
+    assert [u["entra_id"] for u in plan["waves"][0]["users"]] == ["u1", "u2", "u7"]
+    assert {u["entra_id"] for u in plan["waves"][1]["users"]} == {"u3", "u4", "u5", "u9"}
+
+
 def test_select_wave_by_name_or_number():
     plan = rollout.plan(snapshot(hosts=20), three_waves())
     assert rollout.select_wave(plan, "2")["name"] == "finance"
