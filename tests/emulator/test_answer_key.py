@@ -154,6 +154,159 @@ def reference_reconcile(t) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
+def _routes(t):
+    """direct role, direct-member group role, nested-only set, members by group (tables)."""
+    role_value = {r["id"]: r["value"] for r in t.service_principal["appRoles"]}
+    assigned_groups, direct_role = {}, {}
+    for a in t.assignments.to_dict("records"):
+        if a["principalType"] == "Group":
+            assigned_groups[a["principalId"]] = role_value[a["appRoleId"]]
+        else:
+            direct_role.setdefault(a["principalId"], role_value[a["appRoleId"]])
+    members: dict[str, list[tuple[str, str]]] = {}
+    for m in t.members.to_dict("records"):
+        members.setdefault(m["group_id"], []).append((m["member_id"], m["member_type"]))
+    group_role, below = {}, {}
+    for g, role in assigned_groups.items():
+        for uid, depth in _walk(members, g):
+            if depth == 0:
+                group_role.setdefault(uid, role)
+            below.setdefault(uid, depth)
+    nested = {u for u in below if u not in direct_role and u not in group_role}
+    return direct_role, group_role, nested, members
+
+
+def _walk(members, group):
+    stack, seen = [(group, 0)], set()
+    while stack:
+        cur, depth = stack.pop()
+        for mid, mtype in members.get(cur, []):
+            if mtype == "group" and mid not in seen:
+                seen.add(mid)
+                stack.append((mid, depth + 1))
+            elif mtype == "user":
+                yield mid, depth
+
+
+def reference_licences(t, reconcile: pd.DataFrame) -> pd.DataFrame:
+    om = sch.user_mapping(t.sync_schemas[t.sync_jobs[0]["id"]])
+    attr = {m["targetAttributeName"]: m["source"] for m in om["attributeMappings"]}
+    uname_attr = attr["userName"]["name"]
+    direct_role, group_role, nested, _ = _routes(t)
+    by_name = {}
+    for u in t.users.to_dict("records"):
+        if not pd.isna(u[uname_attr]):
+            by_name[_low(u[uname_attr])] = u
+    cat_of = dict(zip(reconcile["entra_id"], reconcile["category"], strict=True))
+    unmanaged = set(reconcile.loc[reconcile["category"] == "unmanaged_zoom_user", "zoom_id"])
+    now = pd.Timestamp(t.now)
+    rows = []
+    for z in t.zoom_users.to_dict("records"):
+        lic = z["type"] == 2
+        active = z["status"] == "active"
+        u = by_name.get(_low(z["email"]))
+        login = pd.Timestamp(z["last_login_time"]) if not pd.isna(z["last_login_time"]) else None
+        created = pd.Timestamp(z["created_at"])
+        cats = []
+        if (
+            lic
+            and active
+            and (
+                (login is not None and login < now - pd.Timedelta(days=90))
+                or (login is None and created < now - pd.Timedelta(days=30))
+            )
+        ):
+            cats.append("licensed_inactive")
+        if lic and z["status"] == "inactive":
+            cats.append("licensed_deactivated")
+        if lic and active and u is not None:
+            uid = u["id"]
+            assigned = uid in direct_role or uid in group_role or uid in nested
+            out = (
+                not u["accountEnabled"]
+                or not pd.isna(u["deletedDateTime"])
+                or not assigned
+                or cat_of.get(uid) == "should_be_deactivated"
+            )
+            if out and uid not in nested:
+                cats.append("licensed_entra_disabled")
+        if lic and active and z["id"] in unmanaged:
+            cats.append("licensed_unmanaged")
+        if u is not None and cat_of.get(u["id"]) in ak.IN_SCOPE_CATEGORIES:
+            role = direct_role.get(u["id"]) or group_role.get(u["id"])
+            want = {"Licensed": 2, "Basic": 1}.get(role)
+            if want is not None and want != z["type"]:
+                cats.append("licence_role_mismatch")
+        rows += [(z["id"], z["email"], c) for c in cats]
+    out = pd.DataFrame(rows, columns=["zoom_id", "zoom_user_name", "category"]).astype("str")
+    return out.sort_values(["category", "zoom_id"]).reset_index(drop=True)
+
+
+def reference_readiness(t, reconcile: pd.DataFrame) -> pd.DataFrame:
+    om = sch.user_mapping(t.sync_schemas[t.sync_jobs[0]["id"]])
+    uname_attr = {m["targetAttributeName"]: m["source"] for m in om["attributeMappings"]}[
+        "userName"
+    ]["name"]
+    direct_role, group_role, nested, members = _routes(t)
+    users = {u["id"]: u for u in t.users.to_dict("records")}
+    verified = {d["domain"] for d in t.zoom_domains if d["status"] == "verified"}
+    zoom_names = {_low(e) for e in t.zoom_users["email"]}
+    in_scope = set(
+        reconcile.loc[reconcile["category"].isin(ak.IN_SCOPE_CATEGORIES), "entra_id"].dropna()
+    )
+    sets = {
+        "assigned": (
+            {
+                u
+                for u in (set(direct_role) | set(group_role) | nested)
+                if pd.isna(users[u]["deletedDateTime"])
+            },
+            None,
+        )
+    }
+    for g in t.groups.to_dict("records"):
+        if g["displayName"].startswith("Zoom Wave"):
+            walked = list(_walk(members, g["id"]))
+            sets[g["displayName"]] = ({u for u, _ in walked}, {u for u, d in walked if d == 0})
+
+    def blank(v):
+        return v is None or pd.isna(v) or not str(v).strip()
+
+    rows = []
+    for name, (cands, direct) in sets.items():
+        counts: dict[str, int] = {}
+        for uid in cands | in_scope:
+            key = _low(users[uid][uname_attr]) if not blank(users[uid][uname_attr]) else None
+            if key:
+                counts[key] = counts.get(key, 0) + 1
+        for uid in cands:
+            u = users[uid]
+            un = None if blank(u[uname_attr]) else u[uname_attr]
+            role = direct_role.get(uid) or group_role.get(uid) or "Basic"
+            cats = []
+            if any(blank(u[a]) for a in (uname_attr, "mail", "givenName", "surname")):
+                cats.append("missing_required_attribute")
+            if un and not blank(u["mail"]) and _low(un) != _low(u["mail"]):
+                cats.append("upn_mail_mismatch")
+            if un and _low(un).rsplit("@", 1)[-1] not in verified:
+                cats.append("domain_not_verified")
+            if un and counts.get(_low(un), 0) > 1:
+                cats.append("duplicate_expected_username")
+            if u["userType"] == "Guest" or "#EXT#" in u["userPrincipalName"]:
+                cats.append("guest_user")
+            if not u["accountEnabled"]:
+                cats.append("disabled_user")
+            if (uid in nested) if direct is None else (uid not in direct):
+                cats.append("nested_group_only")
+            if role not in ("Basic", "Licensed", "On-Prem"):
+                cats.append("invalid_user_type")
+            if un and _low(un) in zoom_names:
+                cats.append("existing_zoom_account")
+            rows += [(name, uid, c) for c in cats or ["ready"]]
+    out = pd.DataFrame(rows, columns=["candidates", "entra_id", "category"]).astype("str")
+    return out.sort_values(["candidates", "category", "entra_id"]).reset_index(drop=True)
+
+
 @pytest.fixture(scope="module", params=["default", "mail-username"])
 def tenant(request):
     return generate_tenant(600, seed=7, scenario=request.param)
@@ -163,6 +316,16 @@ def test_reconcile_key_matches_a_row_by_row_reading(tenant):
     key = tenant.answer_key["reconcile"]
     ref = reference_reconcile(tenant)
     pd.testing.assert_frame_equal(key, ref)
+
+
+def test_licence_key_matches_a_row_by_row_reading(tenant):
+    ref = reference_licences(tenant, tenant.answer_key["reconcile"])
+    pd.testing.assert_frame_equal(tenant.answer_key["licences"], ref)
+
+
+def test_readiness_key_matches_a_row_by_row_reading(tenant):
+    ref = reference_readiness(tenant, tenant.answer_key["reconcile"])
+    pd.testing.assert_frame_equal(tenant.answer_key["readiness"], ref)
 
 
 def test_reconcile_key_is_consistent(tenant):

@@ -394,3 +394,10 @@ def test_pending_invite_blocks_the_match(tenant):
         )
         zoom = _zoom_by_email(tenant, _user(tenant, uid)["userPrincipalName"])
         assert zoom["status"] == "pending"
+
+
+def test_paused_job_runs_no_cycle(tenant):
+    tenant.sync_jobs[0]["schedule"]["state"] = "Paused"
+    before = tenant.zoom_users.copy()
+    assert cyc.run_cycle(tenant, tenant.now + timedelta(minutes=40)) == []
+    pd.testing.assert_frame_equal(tenant.zoom_users, before)

@@ -489,6 +489,7 @@ def run_cycle(tenant: Tenant, now: datetime, *, events: bool = True) -> list[dic
     Mutates ``tenant.zoom_users``, appends to ``tenant.provisioning_events`` (dropping events
     older than the retention), updates the job's status and calls ``tenant.touch()``.
     ``events=False`` applies the changes without writing logs (cycles older than retention).
+    A paused job (schedule state Paused/Disabled or status code Paused) runs nothing.
     Exports run in user order: updates, then creates, then disables; with a throttle limit
     set, exports beyond it fail with ``TooManyRequests`` and are retried next cycle.
     """
@@ -496,6 +497,9 @@ def run_cycle(tenant: Tenant, now: datetime, *, events: bool = True) -> list[dic
         state = settings(tenant)
         now = now.astimezone(UTC)
         job = tenant.sync_jobs[0]
+        paused = (job.get("schedule") or {}).get("state") in ("Paused", "Disabled")
+        if paused or (job.get("status") or {}).get("code") == "Paused":
+            return []  # a paused job runs no cycles
         cycle_id = _uid("cycle", job["id"], _iso(now))
         log = _Events(tenant, now, cycle_id, events)
         exp = expected(tenant)
