@@ -72,7 +72,9 @@ def variant_kit(env: dict) -> dict:
     path = pull(settings, out=out)
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     snap = load(path)
+    breakdown = cpu_breakdown(Path(path))
     return {
+        "breakdown": breakdown,
         "wall": wall,
         "cpu": cpu,
         "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
@@ -80,6 +82,53 @@ def variant_kit(env: dict) -> dict:
         "counts": snap.manifest["counts"],
         "durations": snap.manifest["durations_s"],
     }
+
+
+def cpu_breakdown(path: Path) -> dict:
+    """Re-do the kit's local steps on the snapshot's own raw pages (no network), timed."""
+    import gzip
+    import io
+    import zlib
+
+    import orjson
+
+    from zoomaudit import convert
+    from zoomaudit.snapshot import load
+
+    pages = {}
+    for file in sorted((path / "raw").rglob("*.jsonl.gz")):
+        pages[file.relative_to(path / "raw").as_posix()] = gzip.decompress(
+            file.read_bytes()
+        ).splitlines()
+    blob = [line for lines in pages.values() for line in lines]
+    out = {"raw_mb": round(sum(map(len, blob)) / 1e6, 1)}
+    c = time.process_time()
+    parsed = {k: [orjson.loads(x) for x in v] for k, v in pages.items()}
+    out["orjson_parse_s"] = time.process_time() - c
+    c = time.process_time()
+    for line in blob:
+        zlib.compressobj(1, zlib.DEFLATED, 31).compress(line)
+    out["gzip_level1_s"] = time.process_time() - c
+    c = time.process_time()
+    users = [u for p in parsed.get("entra/users.jsonl.gz", []) for u in p.get("value", [])]
+    convert.entra_users(users)
+    scim = [u for p in parsed.get("zoom/scim_users.jsonl.gz", []) for u in p.get("Resources", [])]
+    convert.zoom_scim_users(scim)
+    rest = [
+        u
+        for k, v in parsed.items()
+        if k.startswith("zoom/users_")
+        for p in v
+        for u in p.get("users", [])
+    ]
+    convert.zoom_users(rest)
+    out["convert_users_s"] = time.process_time() - c
+    snap = load(path)
+    c = time.process_time()
+    for name, frame in snap.tables.items():
+        frame.to_parquet(io.BytesIO(), index=False)
+    out["parquet_write_s"] = time.process_time() - c
+    return {k: round(v, 2) if isinstance(v, float) else v for k, v in out.items()}
 
 
 def variant_plain(env: dict) -> dict:
@@ -267,6 +316,8 @@ def main() -> None:
         "fetches and parses users (Graph, SCIM, REST).",
         "",
         f"Kit durations: {json.dumps(kit['durations'])}",
+        f"Kit CPU breakdown (local steps redone on the snapshot's raw pages, CPU s): "
+        f"{json.dumps(kit['breakdown'])}",
         f"Plain chains (s): {json.dumps({k: round(v, 2) for k, v in chains.items()})}",
         f"Kit counts: {json.dumps(kit['counts'])}",
         "",

@@ -410,7 +410,8 @@ async def _groups(g, sp_id: str, candidate_refs: tuple[str, ...]):
     """Assignments, then assigned + candidate groups with direct and transitive members."""
     assignments, n_assign = await g.assignments(sp_id)
     assigned = [str(a["principalId"]) for a in assignments if a.get("principalType") == "Group"]
-    sem = asyncio.Semaphore(4)
+    # two at a time: these are few, and the users chain is the critical path
+    sem = asyncio.Semaphore(2)
     resolved: list[tuple[dict, bool]] = []
 
     async def fetch_group(ref: str, is_candidate: bool):
