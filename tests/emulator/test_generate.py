@@ -401,3 +401,13 @@ def test_paused_job_runs_no_cycle(tenant):
     before = tenant.zoom_users.copy()
     assert cyc.run_cycle(tenant, tenant.now + timedelta(minutes=40)) == []
     pd.testing.assert_frame_equal(tenant.zoom_users, before)
+
+
+def test_quarantine_scenario_keeps_default_rules():
+    t = generate_tenant(150, seed=4, scenario="quarantine")
+    status = t.sync_jobs[0]["status"]
+    assert status["code"] == "Quarantine"
+    assert status["quarantine"]["reason"] == "EncounteredEscrowProportionThreshold"
+    om = sch.user_mapping(t.sync_schemas[t.sync_jobs[0]["id"]])
+    assert om["scope"]["groups"] == []
+    assert "attribute_drift" in set(t.answer_key["reconcile"]["category"])

@@ -38,7 +38,7 @@ from zoomaudit.emulator import schema as sch
 from zoomaudit.emulator.model import Tenant
 
 DEFAULT_NOW = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
-SCENARIOS = ("default", "mail-username")
+SCENARIOS = ("default", "mail-username", "quarantine")
 MIN_USERS, MAX_USERS = 50, 1_000_000
 DOMAINS = ("contoso.example", "fabrikam.example")
 UNVERIFIED = "northwind.example"
@@ -110,8 +110,10 @@ def generate_tenant(
     Args:
         users: number of Entra users (live and soft-deleted).
         seed: RNG seed; same arguments give an identical tenant.
-        scenario: ``default`` (userName from userPrincipalName, no scoping filter) or
-            ``mail-username`` (userName from mail, scoping filter on department/mail/jobTitle).
+        scenario: ``default`` (userName from userPrincipalName, no scoping filter),
+            ``mail-username`` (userName from mail, scoping filter on department/mail/jobTitle)
+            or ``quarantine`` (as default, but the job is in quarantine after repeated
+            escrow failures; the data and answer key rules are those of default).
         now: the tenant's "current time" (default 2026-11-01T12:00:00Z, never wall time).
 
     Returns:
@@ -159,6 +161,27 @@ def copy_tenant(tenant: Tenant) -> Tenant:
             for k, v in state.items()
         }
     return out
+
+
+def quarantine(job: dict, now: datetime) -> None:
+    """Put a synchronizationJob into quarantine (graph.md §6 shapes)."""
+    began = iso(now - timedelta(days=2, hours=3))
+    status = job["status"]
+    status["code"] = "Quarantine"
+    status["countSuccessiveCompleteFailures"] = 3
+    status["quarantine"] = {
+        "currentBegan": began,
+        "nextAttempt": iso(now + timedelta(hours=9)),
+        "reason": "EncounteredEscrowProportionThreshold",
+        "seriesBegan": began,
+        "seriesCount": 3,
+        "error": {
+            "code": "SystemForCrossDomainIdentityManagementBadResponse",
+            "message": "More than 40% of the exports in the last cycle failed.",
+            "tenantActionable": True,
+        },
+    }
+    status["lastExecution"] = dict(status["lastExecution"], state="Failed")
 
 
 # ------------------------------------------------------------------ small vectorised helpers
@@ -948,6 +971,8 @@ class _Builder:
             usage=usage,
             pending=int((z["status"] == "pending").sum()),
         )
+        if self.scenario == "quarantine":
+            quarantine(tenant.sync_jobs[0], self.now)
         tenant.answer_key = answer_key.build(tenant, self.facts(tenant))
         self.mark("answer key")
         tenant.touch()
