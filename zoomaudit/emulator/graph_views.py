@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from zoomaudit.emulator.core import EmulatorState
 from zoomaudit.emulator.graph_common import EXTRA_USER_PROPS, SIGNIN_FIELDS, clean
@@ -72,6 +73,24 @@ class TenantView:
         deleted = pd.notna(self.users["deletedDateTime"].iat[pos])
         return None if (live and deleted) else pos
 
+    def column(self, name: str):
+        """A function: row positions -> Python values of column ``name`` (None for missing).
+
+        Built once per tenant version. Arrow-backed text columns are taken with pyarrow (no
+        pandas indexing per page); the others through an object array.
+        """
+
+        def build():
+            series = self.users[name]
+            if isinstance(series.dtype, pd.StringDtype) and series.dtype.storage == "pyarrow":
+                arr = pa.array(series.array)
+                arr = arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
+                return lambda pos: arr.take(pa.array(pos, type=pa.int64())).to_pylist()
+            values = series.to_numpy(dtype=object, na_value=None)
+            return lambda pos: values[pos].tolist()
+
+        return self.memo(("col", name), build)
+
     def user_records(
         self, positions: np.ndarray | list[int], props: tuple[str, ...]
     ) -> list[dict]:
@@ -80,20 +99,22 @@ class TenantView:
         n = len(positions)
         if n == 0:
             return []
-        df = self.users
-        sub = df.iloc[positions]
-        keys, columns = [], []
+        columns = set(self.users.columns)
+        keys, values = [], []
         for prop in props:
             keys.append(prop)
             if prop == "signInActivity":
-                parts = [clean(sub[c]) if c in df.columns else [None] * n for c in SIGNIN_FIELDS]
-                columns.append([_signin(*vals) for vals in zip(*parts, strict=True)])
-            elif prop in df.columns:
-                columns.append(clean(sub[prop]))
+                parts = [
+                    self.column(c)(positions) if c in columns else [None] * n
+                    for c in SIGNIN_FIELDS
+                ]
+                values.append([_signin(*vals) for vals in zip(*parts, strict=True)])
+            elif prop in columns:
+                values.append(self.column(prop)(positions))
             else:
                 maker = EXTRA_USER_PROPS.get(prop)
-                columns.append([maker() for _ in range(n)] if maker else [None] * n)
-        return [dict(zip(keys, row, strict=True)) for row in zip(*columns, strict=True)]
+                values.append([maker() for _ in range(n)] if maker else [None] * n)
+        return [dict(zip(keys, row, strict=True)) for row in zip(*values, strict=True)]
 
     def user_rows_for_filter(self, positions: np.ndarray, flt: Filter) -> list[dict]:
         return self.user_records(positions, tuple(sorted(flt.roots | {"id"})))
