@@ -152,3 +152,23 @@ def test_rate_limiter_penalize_lowers_rate():
     for _ in range(50):
         limiter.penalize()
     assert limiter.rate == pytest.approx(limiter.floor)
+
+
+def test_rate_limiter_serves_the_sequential_chain_first():
+    async def go():
+        limiter = RateLimiter(500.0, burst=1)
+        await limiter.acquire()  # the burst is spent: everyone else waits for tokens
+        order: list[str] = []
+
+        async def take(tag: str, priority: int):
+            await limiter.acquire(priority)
+            order.append(tag)
+
+        tasks = [asyncio.ensure_future(take(f"page{i}", 1)) for i in range(4)]
+        await asyncio.sleep(0)
+        tasks.append(asyncio.ensure_future(take("chain", 0)))
+        await asyncio.gather(*tasks)
+        return order
+
+    order = asyncio.run(go())
+    assert order[0] == "chain" and sorted(order[1:]) == [f"page{i}" for i in range(4)]

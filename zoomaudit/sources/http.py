@@ -16,6 +16,7 @@ snapshot manifest.
 from __future__ import annotations
 
 import asyncio
+import heapq
 import logging
 import random
 import time
@@ -126,8 +127,11 @@ def safe_url(url: str) -> str:
 class RateLimiter:
     """An asyncio token bucket: ``rate`` requests per second, ``burst`` at most at once.
 
-    ``penalize`` (on a 429) lowers the rate by ``factor``; every ``recover_after`` granted
-    requests the rate climbs 5 % back towards the published ``ceiling``.
+    Waiters are served by priority, then in arrival order: a sequential chain (REST pages
+    that need the previous page's token, priority 0) does not queue behind pages fetched in
+    parallel (priority 1). ``penalize`` (on a 429) lowers the rate by ``factor``; every
+    ``recover_after`` granted requests the rate climbs 5 % back towards the published
+    ``ceiling``.
     """
 
     def __init__(
@@ -148,24 +152,37 @@ class RateLimiter:
         self.floor = floor
         self.recover_after = recover_after
         self._granted = 0
-        self._lock = asyncio.Lock()
-        self.waited = 0.0
+        self._waiters: list[tuple[int, int, asyncio.Future]] = []
+        self._seq = 0
+        self._timer: asyncio.TimerHandle | None = None
 
-    async def acquire(self) -> None:
-        async with self._lock:
-            while True:
-                now = time.monotonic()
-                self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
-                self.stamp = now
-                if self.tokens >= 1.0:
-                    self.tokens -= 1.0
-                    break
-                wait = (1.0 - self.tokens) / self.rate
-                self.waited += wait
-                await asyncio.sleep(wait)
+    async def acquire(self, priority: int = 1) -> None:
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        self._seq += 1
+        heapq.heappush(self._waiters, (priority, self._seq, future))
+        self._dispatch()
+        await future
+
+    def _dispatch(self) -> None:
+        self._timer = None
+        now = time.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        while self._waiters and self.tokens >= 1.0:
+            _, _, future = heapq.heappop(self._waiters)
+            if future.done():  # cancelled while waiting
+                continue
+            self.tokens -= 1.0
+            future.set_result(None)
             self._granted += 1
             if self._granted % self.recover_after == 0 and self.rate < self.ceiling:
                 self.rate = min(self.ceiling, self.rate * 1.05)
+        while self._waiters and self._waiters[0][2].done():
+            heapq.heappop(self._waiters)
+        if self._waiters and self._timer is None:
+            wait = (1.0 - self.tokens) / self.rate
+            self._timer = asyncio.get_running_loop().call_later(wait, self._dispatch)
 
     def penalize(self, factor: float = 0.7) -> None:
         """Slow down after a 429 (and drop the banked burst)."""
@@ -249,6 +266,7 @@ async def fetch_json(
     renew: Callable[[], Awaitable[bool]] | None = None,
     limiter: RateLimiter | None = None,
     is_expired: Callable[[httpx.Response], bool] | None = None,
+    priority: int = 1,
 ) -> tuple[object, httpx.Response]:
     """Send with retries; return ``(parsed JSON, response)`` of the first good answer.
 
@@ -259,7 +277,7 @@ async def fetch_json(
         on_error: maps a non-retryable error response to the exception to raise (or None to
             fall back to a generic SourceError).
         renew: renews the token after a 401 "expired"; called at most once per request.
-        limiter: taken before every attempt; penalised on 429.
+        limiter: taken before every attempt (``priority`` 0 first); penalised on 429.
         is_expired: says whether a 401 means "token expired" (renew and retry).
     """
     shown = safe_url(url)
@@ -270,7 +288,7 @@ async def fetch_json(
     while True:
         attempt += 1
         if limiter is not None:
-            await limiter.acquire()
+            await limiter.acquire(priority)
         stats.requests[source] += 1
         try:
             response = await send()

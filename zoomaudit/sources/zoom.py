@@ -97,7 +97,7 @@ class ZoomSource:
 
     # ------------------------------------------------------------------ transport
     async def get(
-        self, url: str, params: dict, *, label: str, optional: str | None = None
+        self, url: str, params: dict, *, label: str, optional: str | None = None, priority: int = 0
     ) -> tuple[dict, bytes]:
         """GET with the shared token, pacing and retries: ``(JSON body, bytes)``."""
         token_used: dict[str, str] = {}
@@ -124,6 +124,7 @@ class ZoomSource:
             renew=None if self.auth.static else renew,
             limiter=self.limiters[label],
             is_expired=_is_expired,
+            priority=priority,
         )
         if not isinstance(body, dict):
             raise SourceError(f"zoom sent a non-object JSON body for {url}")
@@ -185,7 +186,7 @@ class ZoomSource:
 
     async def _scim_page(self, url: str, start: int) -> tuple[int, list[dict], int | None]:
         body, content = await self.get(
-            url, {"startIndex": start, "count": self.scim_count}, label="medium"
+            url, {"startIndex": start, "count": self.scim_count}, label="medium", priority=1
         )
         self.sink("scim_users", content)
         resources = body.get("Resources") or []
