@@ -6,7 +6,8 @@ Place in the flow: snapshot -> analysis -> notebooks -> **report** (the last ste
   :func:`glue`, :func:`snapshot_summary`), so notebooks stay one call per cell;
 * the runner behind ``zoomaudit report`` (:func:`run`): executes each notebook into
   ``reports/<snapshot_id>/`` (the executed ``.ipynb`` is kept), exports HTML without code cells
-  through an nbconvert template that loads nothing from the network, and writes ``index.html``.
+  through an nbconvert template that loads nothing from the network, and writes ``index.html``
+  (both in :mod:`zoomaudit.report_html`).
 
 Layout of one report folder::
 
@@ -34,11 +35,12 @@ import pandas as pd
 from zoomaudit import snapshot as snapshot_mod
 from zoomaudit.config import PROJECT_ROOT
 from zoomaudit.errors import ReportError, SnapshotError
+from zoomaudit.report_html import FINDINGS_DIR, export_html, index_html, notebook_title
 
 log = logging.getLogger(__name__)
 
 NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
-FINDINGS_DIR = "findings"
+
 HEADLINES_DIR = "headlines"
 #: Excel files are written for tables up to this many rows (CSV/Parquet always)
 XLSX_MAX_ROWS = 50_000
@@ -380,7 +382,7 @@ def run(
             results = _execute_all(nb_paths, staging, snap_path, Path(data_dir), params, jobs)
         summary = _summary(snap, report_id, results, redacted=bool(redact_key))
         (staging / "report.json").write_text(json.dumps(summary, indent=1), encoding="utf-8")
-        (staging / "index.html").write_text(_index_html(summary), encoding="utf-8")
+        (staging / "index.html").write_text(index_html(summary), encoding="utf-8")
         _check_no_secrets(staging, secrets or [])
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -495,7 +497,7 @@ def _execute_one(nb_path: Path, out: Path, snap_path: Path, data_dir: Path, para
     executed = out / nb_path.name
     result = {
         "notebook": nb_path.stem,
-        "title": _title(nb_path),
+        "title": notebook_title(nb_path),
         "status": "ok",
         "error": None,
         "parameters": sorted(values),
@@ -549,48 +551,6 @@ def _cell_seconds(executed: Path, total: float) -> dict:
     return {"analysis_s": round(cells, 2), "kernel_start_s": round(max(total - cells, 0), 2)}
 
 
-def _title(nb_path: Path) -> str:
-    import nbformat
-
-    nb = nbformat.read(nb_path, as_version=4)
-    for cell in nb.cells:
-        if cell.cell_type == "markdown":
-            for line in cell.source.splitlines():
-                if line.startswith("# "):
-                    return line[2:].strip()
-    return nb_path.stem
-
-
-# ----------------------------------------------------------------- HTML
-#: nbconvert's lab template without require.js, MathJax or mermaid (all CDN links)
-_OFFLINE_TEMPLATE = """{%- extends 'lab/index.html.j2' -%}
-{%- block html_head_js_requirejs -%}{%- endblock html_head_js_requirejs -%}
-{%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
-{%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
-{% block jupyter_widgets %}{% endblock jupyter_widgets %}
-"""
-
-
-def export_html(executed: Path, html_path: Path) -> None:
-    """Export an executed notebook to HTML without code cells and without external URLs."""
-    import nbformat
-    from jinja2 import DictLoader
-    from nbconvert import HTMLExporter
-
-    exporter = HTMLExporter(
-        template_name="lab",
-        extra_loaders=[DictLoader({"zoomaudit_offline.html.j2": _OFFLINE_TEMPLATE})],
-        template_file="zoomaudit_offline.html.j2",
-        exclude_input=True,
-        exclude_input_prompt=True,
-        exclude_output_prompt=True,
-    )
-    nb = nbformat.read(executed, as_version=4)
-    nb.metadata["title"] = _title(executed)
-    body, _ = exporter.from_notebook_node(nb)
-    html_path.write_text(body, encoding="utf-8")
-
-
 def _summary(
     snap: snapshot_mod.Snapshot, report_id: str, results: list[dict], *, redacted: bool
 ) -> dict:
@@ -617,71 +577,6 @@ def _summary(
         "manifest": manifest,
         "notebooks": results,
     }
-
-
-def _index_html(summary: dict) -> str:
-    from html import escape
-
-    def cell(value: object) -> str:
-        return escape(str(value))
-
-    rows = []
-    for r in summary["notebooks"]:
-        name = r["notebook"]
-        heads = "".join(
-            f"<li>{cell(k)}: <strong>{cell(v)}</strong></li>"
-            for k, v in r.get("headlines", {}).items()
-        )
-        status = (
-            "ok" if r["status"] == "ok" else f'<span class="bad">FAILED: {cell(r["error"])}</span>'
-        )
-        rows.append(
-            f'<tr><td><a href="{cell(name)}.html">{cell(r["title"])}</a><br>'
-            f'<small><a href="{cell(name)}.ipynb">{cell(name)}.ipynb</a></small></td>'
-            f"<td><ul>{heads}</ul></td><td>{status}</td><td>{r['execute_s']} s</td></tr>"
-        )
-    manifest = summary["manifest"]
-    facts = "".join(
-        f"<tr><th>{cell(k)}</th><td>{cell(v)}</td></tr>"
-        for k, v in manifest.items()
-        if k != "counts"
-    )
-    counts = manifest.get("counts") or {}
-    facts += "".join(
-        f"<tr><th>rows: {cell(k)}</th><td>{cell(_count_text(v))}</td></tr>"
-        for k, v in counts.items()
-    )
-    redacted = (
-        '<p class="note">Redacted: names and addresses are pseudonyms.</p>'
-        if summary["redacted"]
-        else ""
-    )
-    return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>zoomaudit report {cell(summary["report_id"])}
-</title><style>
-body{{font-family:system-ui,sans-serif;margin:2em;max-width:70em}}
-table{{border-collapse:collapse}}
-td,th{{border:1px solid #ccc;padding:.3em .6em;text-align:left;vertical-align:top}}
-.bad{{color:#b00;font-weight:bold}} ul{{margin:0;padding-left:1.2em}} .note{{color:#555}}
-</style></head><body>
-<h1>zoomaudit report: {cell(summary["snapshot_id"])}</h1>{redacted}
-<p>Status: <strong>{cell(summary["status"])}</strong> · generated {cell(summary["generated_at"])}
-· zoomaudit {cell(summary["kit_version"])} · <a href="report.json">report.json</a>
-· <a href="{FINDINGS_DIR}/">findings (CSV/XLSX/Parquet)</a></p>
-<h2>Reports</h2>
-<table><tr><th>report</th><th>headline numbers</th><th>status</th><th>run time</th></tr>
-{"".join(rows)}</table>
-<h2>Snapshot</h2><table>{facts}</table>
-</body></html>
-"""
-
-
-def _count_text(value: object) -> str:
-    """``{"expected": 10, "received": 10}`` as "10 (expected 10)"; other values as they are."""
-    if isinstance(value, dict) and "received" in value:
-        expected = value.get("expected")
-        return f"{value['received']}" + ("" if expected is None else f" (expected {expected})")
-    return str(value)
 
 
 def _check_no_secrets(folder: Path, secrets: list[str]) -> None:

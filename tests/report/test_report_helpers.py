@@ -9,7 +9,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import pytest
 
-from zoomaudit import charts, cli_report, report, tables
+from zoomaudit import charts, cli_report, report, report_html, tables
 from zoomaudit.errors import ConfigError, ReportError, SnapshotError
 from zoomaudit.redact import write_snapshot
 from zoomaudit.snapshot import Snapshot
@@ -133,7 +133,7 @@ def test_index_page_names_failures_and_headlines():
             }
         ],
     }
-    html = report._index_html(summary)
+    html = report_html.index_html(summary)
     assert "FAILED: ValueError: boom" in html and "users: <strong>3</strong>" in html
     assert "X &lt;b&gt;" in html and "pseudonyms" in html and "rows: users" in html
 
@@ -191,6 +191,6 @@ def test_wave_table_without_a_plan_is_empty_with_columns():
 
 
 def test_manifest_counts_read_as_received_and_expected():
-    assert report._count_text({"expected": 5, "received": 5}) == "5 (expected 5)"
-    assert report._count_text({"expected": None, "received": 7}) == "7"
-    assert report._count_text(3) == "3"
+    assert report_html._count_text({"expected": 5, "received": 5}) == "5 (expected 5)"
+    assert report_html._count_text({"expected": None, "received": 7}) == "7"
+    assert report_html._count_text(3) == "3"
