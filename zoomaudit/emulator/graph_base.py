@@ -125,11 +125,11 @@ class GraphBase:
     def __init__(self, state: EmulatorState):
         self.state = state
         self.view = TenantView(state)
-        self.pages = LRU(1024)
+        self.pages = LRU(4096, max_bytes=256 * 2**20)  # serialised pages, <= 256 MB
         opts = state.options
         self.reports_bucket = TokenBucket(*opts.reports_limit, state.clock)
         self.pod_bucket = TokenBucket(*opts.provision_on_demand_limit, state.clock)
-        self.delta_states: dict[str, dict] = {}
+        self.delta_states = LRU(32)  # evicted tokens answer syncStateNotFound, like expiry
         self.delta_sessions = LRU(64)
         self.visible_after: dict[str, float] = {}
 

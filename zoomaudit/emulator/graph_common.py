@@ -153,16 +153,27 @@ def assignment_id(principal_id: str, app_role_id: str) -> str:
 
 
 class LRU(OrderedDict):
-    def __init__(self, size: int):
+    """A small least-recently-used cache: at most ``size`` entries and, for ``bytes`` values,
+    at most ``max_bytes`` in total."""
+
+    def __init__(self, size: int, max_bytes: int | None = None):
         super().__init__()
         self.size = size
+        self.max_bytes = max_bytes
+        self.nbytes = 0
 
     def put(self, key: Any, value: Any) -> Any:
+        if key in self:
+            self._drop(key)
         self[key] = value
-        self.move_to_end(key)
-        while len(self) > self.size:
-            self.popitem(last=False)
+        self.nbytes += len(value) if isinstance(value, bytes) else 0
+        while len(self) > self.size or (self.max_bytes and self.nbytes > self.max_bytes):
+            self._drop(next(iter(self)))
         return value
+
+    def _drop(self, key: Any) -> None:
+        value = self.pop(key)
+        self.nbytes -= len(value) if isinstance(value, bytes) else 0
 
     def hit(self, key: Any) -> Any:
         value = self.get(key)

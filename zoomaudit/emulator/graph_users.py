@@ -249,13 +249,16 @@ class UsersRoutes(GraphBase):
     def _new_delta_state(self, props: tuple[str, ...], only: frozenset[str] | None) -> str:
         ids, hashes, _ = self._delta_current(props, only)
         token = uuid.uuid4().hex + uuid.uuid4().hex
-        self.delta_states[token] = {
-            "created": self.state.clock.now(),
-            "props": props,
-            "only": only,
-            "ids": ids,
-            "hashes": hashes,
-        }
+        self.delta_states.put(
+            token,
+            {
+                "created": self.state.clock.now(),
+                "props": props,
+                "only": only,
+                "ids": ids,
+                "hashes": hashes,
+            },
+        )
         return token
 
     def _delta_filter(self, ctx: Ctx) -> frozenset[str] | None:
