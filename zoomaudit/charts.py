@@ -41,7 +41,19 @@ class OfflineRenderer(HtmlRenderer):
             validate=False,
             config={"displaylogo": False, "responsive": True},
         )
-        return {"text/html": html}
+        # JupyterLab renders the plotly mimetype with its bundled extension (also in untrusted
+        # notebooks); nbconvert prefers text/html, which works offline in the exported page
+        return {"text/html": html, "application/vnd.plotly.v1+json": _plotly_json(fig_dict)}
+
+
+def _plotly_json(fig_dict: dict) -> dict:
+    import json
+
+    from plotly.utils import PlotlyJSONEncoder
+
+    data = json.loads(json.dumps(fig_dict, cls=PlotlyJSONEncoder))
+    data.setdefault("config", {}).update(displaylogo=False, responsive=True)
+    return data
 
 
 def init() -> None:

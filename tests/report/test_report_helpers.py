@@ -170,6 +170,7 @@ def test_chart_builders_return_figures_also_for_empty_input():
 def test_offline_renderer_emits_no_script_src_or_mathjax():
     bundle = charts.OfflineRenderer().to_mimebundle(go.Figure(go.Bar(x=[1], y=[2])).to_dict())
     html = bundle["text/html"]
+    assert bundle["application/vnd.plotly.v1+json"]["data"][0]["type"] == "bar"
     assert "Plotly.newPlot" in html and "<script src" not in html and "mathjax" not in html.lower()
 
 
