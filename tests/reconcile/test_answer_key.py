@@ -83,3 +83,20 @@ def test_answer_key_when_scim_lists_pending_invites():
         | (m["zoom_id"] != m["zoom_id_key"])
     ]
     assert bad.empty, bad.to_string()
+
+
+def test_to_snapshot_membership_and_candidates():
+    from zoomaudit.emulator.generate import CANDIDATE_GROUPS, GROUPS
+
+    tenant = generate_tenant(300, 6)
+    names = [GROUPS[k][0] for k in CANDIDATE_GROUPS]
+    snap = to_snapshot(tenant, candidate_groups=names)
+    groups = snap.table("entra_groups")
+    cand = groups[groups["candidate"]]
+    assert sorted(cand["display_name"]) == sorted(names)
+    members = snap.table("entra_group_members")
+    assert set(cand["group_id"]) <= set(members["group_id"])
+    # a nested member of an assigned group appears with direct=False, never also direct=True
+    users = members[members["member_type"] == "user"]
+    assert not users.duplicated(["group_id", "member_id"]).any()
+    assert (~users["direct"]).any()

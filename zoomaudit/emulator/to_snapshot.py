@@ -229,13 +229,26 @@ def zoom_tables(t: Tenant, *, scim_lists_pending: bool = False) -> tuple[pd.Data
     return scim_t, rest
 
 
-def to_snapshot(tenant: Tenant, *, scim_lists_pending: bool = False) -> Snapshot:
-    """The tenant as an in-memory :class:`Snapshot` (taken at ``tenant.now``)."""
+def to_snapshot(
+    tenant: Tenant, *, scim_lists_pending: bool = False, candidate_groups=()
+) -> Snapshot:
+    """The tenant as an in-memory :class:`Snapshot` (taken at ``tenant.now``).
+
+    Args:
+        tenant: the generated tenant.
+        scim_lists_pending: Zoom SCIM also lists pending invites (with their id).
+        candidate_groups: ids or displayNames of groups to pull as rollout candidates (like
+            ``pull --candidate-groups``): their members are listed and ``candidate`` is set.
+    """
     t = tenant
     sp = t.service_principal
     asg = t.assignments
     assigned_groups = sorted(set(asg.loc[asg["principalType"] == "Group", "principalId"]))
     groups = t.groups
+    wanted = list(dict.fromkeys(candidate_groups))
+    candidates = sorted(
+        set(groups.loc[groups["id"].isin(wanted) | groups["displayName"].isin(wanted), "id"])
+    )
     maps, filters = [], []
     for job_id, schema in (t.sync_schemas or {}).items():
         m, f = schema_tables(job_id, schema)
@@ -283,10 +296,10 @@ def to_snapshot(tenant: Tenant, *, scim_lists_pending: bool = False) -> Snapshot
                 "group_types": _lists(_col(groups, "groupTypes", None)),
                 "membership_rule": _col(groups, "membershipRule"),
                 "assigned": groups["id"].isin(assigned_groups),
-                "candidate": False,
+                "candidate": groups["id"].isin(candidates),
             }
         ),  # fmt: skip
-        "entra_group_members": group_members(t, assigned_groups),
+        "entra_group_members": group_members(t, sorted(set(assigned_groups) | set(candidates))),
         "provisioning_events": provisioning_events(t),
         "sync_jobs": [
             {
