@@ -63,6 +63,24 @@ def norm_key(values) -> pd.Series:
     return pd.Series(pc.utf8_lower(pc.utf8_normalize(arr, "NFC")), dtype="str")
 
 
+def _arrow(values) -> pa.Array:
+    if isinstance(values, (pa.Array, pa.ChunkedArray)):
+        arr = values
+    elif isinstance(values, pd.Series) and values.dtype == "str":
+        arr = pa.array(values)
+    else:
+        arr = pa.array(pd.Series(values, dtype="str"))
+    return arr.cast(pa.large_string())
+
+
+def positions(values, universe) -> np.ndarray:
+    """Position in ``universe`` of each value (first occurrence), -1 when absent or null."""
+    idx = pc.index_in(
+        _arrow(values), options=pc.SetLookupOptions(_arrow(universe), skip_nulls=True)
+    )
+    return pc.fill_null(idx, -1).to_numpy(zero_copy_only=False).astype(np.int64)
+
+
 def domain_of(values) -> pd.Series:
     """The part after the last '@' (NA stays NA)."""
     arr = pa.array(pd.Series(values, dtype="str"), type=pa.large_string())
@@ -125,11 +143,11 @@ def roles(tenant: Tenant) -> pd.DataFrame:
     flags ``direct``, ``group_direct`` (direct member of an assigned group), ``nested``
     (reachable from an assigned group only through nesting). Index = tenant.users index."""
     users, asg, mem = tenant.users, tenant.assignments, tenant.members
-    ids = pd.Index(users["id"])
+    ids = _arrow(users["id"])
     n = len(users)
     role_of = asg["appRoleId"].map(sch.ROLE_VALUE)
     direct = asg[asg["principalType"] == "User"]
-    dpos = ids.get_indexer(direct["principalId"])
+    dpos = positions(direct["principalId"], ids)
     ok = dpos >= 0
     direct_role = pd.Series(pd.NA, index=range(n), dtype="str")
     direct_flag = np.zeros(n, bool)
@@ -140,7 +158,7 @@ def roles(tenant: Tenant) -> pd.DataFrame:
     groups = asg[asg["principalType"] == "Group"]
     group_role_by_id = dict(zip(groups["principalId"], role_of[groups.index], strict=True))
     in_group = mem[mem["group_id"].isin(group_role_by_id.keys()) & (mem["member_type"] == "user")]
-    gpos = ids.get_indexer(in_group["member_id"])
+    gpos = positions(in_group["member_id"], ids)
     gok = gpos >= 0
     group_flag = np.zeros(n, bool)
     group_flag[gpos[gok]] = True
@@ -161,7 +179,7 @@ def roles(tenant: Tenant) -> pd.DataFrame:
             seen.add(g)
             frontier.extend(children.get(g, []))
     nested_members = mem[mem["group_id"].isin(seen) & (mem["member_type"] == "user")]
-    npos = ids.get_indexer(nested_members["member_id"])
+    npos = positions(nested_members["member_id"], ids)
     nested_flag = np.zeros(n, bool)
     nested_flag[npos[npos >= 0]] = True
     nested_flag &= ~(direct_flag | group_flag)
@@ -505,16 +523,8 @@ def run_cycle(tenant: Tenant, now: datetime, *, events: bool = True) -> list[dic
         exp = expected(tenant)
         users = tenant.users.reset_index(drop=True)
         zu = tenant.zoom_users.reset_index(drop=True)
-        n = len(users)
         U, E, Z = _Cols(users), _Cols(exp), _Cols(zu)
-        zkey = norm_key(zu["email"])
-        zvalid = zkey.notna().to_numpy()
-        zpos_by_key = pd.Series(np.arange(len(zu))[zvalid], index=zkey[zvalid].to_numpy())
-        zpos_by_key = zpos_by_key[~zpos_by_key.index.duplicated()]
-        ekey = norm_key(exp["userName"])
-        match = np.full(n, -1, np.int64)
-        ok = ekey.notna().to_numpy()
-        match[ok] = zpos_by_key.reindex(ekey[ok].to_numpy()).fillna(-1).astype(np.int64)
+        match = positions(norm_key(exp["userName"]), norm_key(zu["email"]))
         status = zu["status"].to_numpy(object).copy()
         ztype = zu["type"].astype("Int64").fillna(0).to_numpy(np.int64).copy()
         zids = zu["id"].to_numpy(object)
@@ -771,10 +781,8 @@ def run_cycle(tenant: Tenant, now: datetime, *, events: bool = True) -> list[dic
                     )
         # --- anchored users out of scope: disable; anchors of hard-deleted users: delete
         anchors = state["anchors"]
-        zpos_by_id = pd.Series(np.arange(len(zu)), index=zids)
-        apos = pd.Index(users["id"]).get_indexer(anchors["entra_id"])
-        azp = zpos_by_id.reindex(anchors["zoom_id"].to_numpy()).fillna(-1)
-        azp = azp.astype(np.int64).to_numpy()
+        apos = positions(anchors["entra_id"], users["id"])
+        azp = positions(anchors["zoom_id"], zu["id"])
         keep = azp >= 0
         drop_zoom: list[int] = []
         for k in np.flatnonzero((apos < 0) & (azp >= 0)):  # hard-deleted in Entra

@@ -996,10 +996,8 @@ class _Builder:
         z = tenant.zoom_users
         zpos = pd.Series(np.arange(len(z)), index=z["id"].to_numpy(object))
         anchors = cyc.settings(tenant)["anchors"]
-        users = pd.Index(self.ids[: self.n])
-        a_user = users.get_indexer(anchors["entra_id"])
-        a_z = zpos.reindex(anchors["zoom_id"].to_numpy(object)).fillna(-1).astype(np.int64)
-        a_z = a_z.to_numpy()
+        a_user = cyc.positions(anchors["entra_id"], self.ids[: self.n])
+        a_z = cyc.positions(anchors["zoom_id"], z["id"])
         rows = np.full(self.n, -1, np.int64)
         ok = (a_user >= 0) & (a_z >= 0)
         rows[a_user[ok]] = a_z[ok]
