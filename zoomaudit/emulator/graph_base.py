@@ -44,6 +44,8 @@ from zoomaudit.emulator.graph_views import TenantView
 
 @dataclass
 class RouteDef:
+    """A route: path regex, handler name and required permissions per method."""
+
     rx: re.Pattern
     methods: dict[str, str]  # method -> handler name
     perms: dict[str, tuple[frozenset, ...]]  # method -> all of (any of each set)

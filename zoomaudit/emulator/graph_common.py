@@ -54,6 +54,8 @@ class GraphError(Exception):
 
 @dataclass
 class Resp:
+    """A response before it becomes a Starlette one (or a $batch entry)."""
+
     status: int
     body: bytes = b""
     content_type: str = "application/json"

@@ -21,6 +21,8 @@ from zoomaudit.emulator.graph_filter import FilterError, evaluate, parse
 
 
 class DirectoryRoutes(GraphBase):
+    """Handlers: service principals, appRoleAssignedTo (GET/POST/DELETE), groups, members."""
+
     # ---- service principals and app role assignments
     def _find_sp(self, key: str) -> dict:
         for sp in self.view.service_principals():

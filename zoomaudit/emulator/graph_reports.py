@@ -20,6 +20,8 @@ from zoomaudit.emulator.graph_filter import evaluate
 
 
 class ReportsRoutes(GraphBase):
+    """Handlers: /auditLogs/provisioning, synchronization jobs, provisionOnDemand, $batch."""
+
     # ---- provisioning logs
     AUDIT_FILTERABLE = {
         "id", "tenantId", "jobId", "changeId", "cycleId", "activityDateTime",

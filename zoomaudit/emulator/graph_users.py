@@ -30,6 +30,8 @@ from zoomaudit.emulator.graph_filter import Filter, FilterError, evaluate, parse
 
 
 class UsersRoutes(GraphBase):
+    """Handlers: users (list, $count, by id or UPN, assignments), deleted users, delta."""
+
     # ---- users
     def _user_known(self) -> set[str]:
         cols = set(self.view.users.columns) - set(SIGNIN_FIELDS)
