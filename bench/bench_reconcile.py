@@ -12,8 +12,9 @@ Side by side in one run, each variant in a fresh subprocess (so peak RSS is its 
 * ``full``: ``reconcile.reconcile`` end to end (for information).
 
 The tenant is synthetic and vectorised (seeded): ~1% non-ASCII names, 30% direct assignments,
-40% members of assigned groups, 2% nested-only, 1% disabled, 0.5% soft-deleted; Zoom holds
-most in-scope users (3% drifted, 1% deactivated, 0.5% pending) plus 5% unmanaged accounts.
+40% members of assigned groups, 2% nested-only, 1% disabled, 0.5% soft-deleted, 15% with an
+smtp: alias; Zoom holds most in-scope users (3% drifted, 1% deactivated, 0.5% pending), some
+under an alias (e-mail conflicts), plus 5% unmanaged accounts.
 Goals: reconcile <= 2.5x merge, peak < 4 GB; simulate <= 3x handwritten.
 
 Usage: ``.venv/bin/python bench/bench_reconcile.py [--users 1000000] [--repeat 3]`` writes
@@ -63,11 +64,15 @@ def build_tables(n: int, seed: int = 7) -> dict[str, pd.DataFrame]:
     dept = np.array(DEPTS, object)[rng.integers(0, len(DEPTS), n)]
     enabled = rng.random(n) >= 0.01
     deleted = rng.random(n) < 0.005
+    has_alias = rng.random(n) < 0.15
+    alias = ("a" + pd.Series(idx).astype(str) + "@fabrikam.example").to_numpy(object)
+    proxy = [[f"SMTP:{u}", f"smtp:{a}"] if h else [f"SMTP:{u}"]
+             for u, a, h in zip(upn, alias, has_alias, strict=True)]  # fmt: skip
     users = pd.DataFrame({
         "entra_id": ids, "user_principal_name": upn, "display_name": display,
         "given_name": g, "surname": s, "mail": upn, "department": dept,
         "account_enabled": enabled, "soft_deleted": deleted, "user_type": "Member",
-        "proxy_addresses": [[]] * n, "other_mails": [[]] * n,
+        "proxy_addresses": proxy, "other_mails": [[]] * n,
     })  # fmt: skip
     r = rng.random(n)
     direct = r < 0.30
@@ -94,12 +99,15 @@ def build_tables(n: int, seed: int = 7) -> dict[str, pd.DataFrame]:
     in_scope = (direct | in_group) & enabled & ~deleted
     # Zoom: most in-scope users, some out-of-scope active ones, plus unmanaged accounts
     has_zoom = (in_scope & (rng.random(n) < 0.95)) | (~in_scope & (rng.random(n) < 0.3))
+    # e-mail conflicts: some in-scope users without an account whose alias Zoom already holds
+    conflict = in_scope & ~has_zoom & has_alias & (rng.random(n) < 0.5)
+    has_zoom |= conflict
     zi = np.flatnonzero(has_zoom)
     zr = rng.random(len(zi))
     status = np.where(zr < 0.01, "inactive", np.where(zr < 0.015, "pending", "active"))
     z_display = display[zi].copy()
     z_display[zr > 0.97] = "Someone Else"
-    z_name = pd.Series(upn[zi]).str.normalize("NFC")
+    z_name = pd.Series(np.where(conflict[zi], alias[zi], upn[zi])).str.normalize("NFC")
     upper = rng.random(len(zi)) < 0.1
     z_name[upper] = z_name[upper].str.upper()
     extra = int(0.05 * n)
