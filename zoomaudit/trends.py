@@ -15,6 +15,8 @@ returns without an id). Comparing a snapshot with the one before it, a finding i
 
 from __future__ import annotations
 
+import functools
+import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -83,6 +85,7 @@ def history(
     until: str | Path | None = None,
     limit: int = 12,
     analyse: Callable[[snapshot_mod.Snapshot], pd.DataFrame] = snapshot_findings,
+    cache_dir: Path | str | None = "auto",
 ) -> list[Point]:
     """Findings of the most recent ``limit`` complete snapshots of ``data_dir``, oldest first.
 
@@ -91,6 +94,10 @@ def history(
         until: a snapshot folder or id; later snapshots are ignored (default: all).
         limit: at most this many snapshots (the most recent ones).
         analyse: snapshot -> keyed findings (default :func:`snapshot_findings`).
+        cache_dir: where the findings of each snapshot are cached (snapshots never change;
+            the cache key includes a hash of the kit's code, so a new version recomputes).
+            "auto": ``<data_dir>/.trends-cache`` with the default ``analyse``, else no cache;
+            None: no cache.
     """
     from zoomaudit.report import resolve_snapshot, snapshot_dirs
 
@@ -100,20 +107,63 @@ def history(
         names = [p.resolve() for p in paths]
         paths = paths[: names.index(stop) + 1] if stop in names else paths
     points = [p for p in paths if _complete(p)][-limit:]
+    if cache_dir == "auto":
+        cache_dir = (
+            snapshot_dirs_root(data_dir) / ".trends-cache"
+            if (analyse is snapshot_findings)
+            else None
+        )
     out = []
     for path in points:
+        cached = Path(cache_dir) / f"{path.name}-{code_signature()}.parquet" if cache_dir else None
+        if cached is not None and cached.is_file():
+            meta = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
+            taken = pd.Timestamp(meta["taken_at"]).tz_convert("UTC")
+            out.append(Point(meta.get("snapshot_id", path.name), taken, pd.read_parquet(cached)))
+            continue
         try:
             snap = snapshot_mod.load(path)
         except ZoomAuditError as exc:  # unreadable snapshots do not count
             log.warning("trends: skipping %s (%s)", path.name, exc)
             continue
-        out.append(Point(snap.id, pd.Timestamp(snap.taken_at), analyse(snap)))
+        found = analyse(snap)
+        out.append(Point(snap.id, pd.Timestamp(snap.taken_at), found))
+        if cached is not None:
+            _write_cache(found, cached)
     return out
 
 
-def _complete(path: Path) -> bool:
-    import json
+def snapshot_dirs_root(data_dir: Path | str) -> Path:
+    from zoomaudit.report import data_folder
 
+    return data_folder(data_dir)
+
+
+def _write_cache(found: pd.DataFrame, path: Path) -> None:
+    """Best effort: a read-only data folder just means no cache."""
+    try:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        found.to_parquet(tmp, index=False)
+        tmp.replace(path)
+    except OSError as exc:
+        log.info("trends: not caching %s (%s)", path.name, exc)
+
+
+@functools.cache
+def code_signature() -> str:
+    """A short hash of the kit's version and source code (invalidates cached findings)."""
+    import hashlib
+
+    from zoomaudit import __version__
+
+    digest = hashlib.sha256(__version__.encode())
+    for file in sorted(Path(__file__).parent.glob("*.py")):
+        digest.update(file.name.encode() + file.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def _complete(path: Path) -> bool:
     return bool(json.loads((path / "manifest.json").read_text(encoding="utf-8")).get("complete"))
 
 

@@ -101,3 +101,26 @@ def test_history_reads_complete_snapshots_up_to_the_named_one(tmp_path):
     assert [
         p.snapshot_id for p in trends.history(data, limit=1, analyse=lambda s: _findings())
     ] == ["s4"]
+
+
+def test_findings_are_cached_per_snapshot_and_code_version(tmp_path):
+    from zoomaudit.redact import write_snapshot
+    from zoomaudit.snapshot import Snapshot
+
+    data = tmp_path / "snapshots"
+    write_snapshot(Snapshot.from_tables({}, taken_at="2026-01-01T00:00:00Z", id="s1"), data / "s1")
+    calls = []
+
+    def analyse(snap):
+        calls.append(snap.id)
+        return _findings(DRIFT_A, UNMANAGED_Z)
+
+    first = trends.history(data, analyse=analyse, cache_dir=tmp_path / "cache")
+    second = trends.history(data, analyse=analyse, cache_dir=tmp_path / "cache")
+    assert calls == ["s1"]
+    assert second[0].snapshot_id == "s1" and second[0].taken_at == first[0].taken_at
+    pd.testing.assert_frame_equal(second[0].findings, first[0].findings, check_dtype=False)
+    assert trends.history(data, analyse=analyse, cache_dir=None) and calls == ["s1", "s1"]
+    # "auto" caches only the default analysis: a custom one is always recomputed
+    trends.history(data, analyse=analyse)
+    assert calls == ["s1", "s1", "s1"] and not (data / ".trends-cache").exists()
