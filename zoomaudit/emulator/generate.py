@@ -30,6 +30,8 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from zoomaudit.emulator import answer_key
 from zoomaudit.emulator import cycle as cyc
@@ -385,23 +387,27 @@ class _Builder:
         never = rng.random(N) < 0.05
         signin_iso = _iso(signin).astype(object)
         signin_iso[never] = None
+        # list cells: empty lists (and licence lists) are shared objects; treat as read-only
+        empty: list = []
         proxy = [
-            ([f"SMTP:{m}"] + ([f"smtp:{a}"] if a else [])) if m and t == "Member" else []
+            ([f"SMTP:{m}", f"smtp:{a}"] if a else [f"SMTP:{m}"]) if m and t == "Member" else empty
             for m, a, t in zip(self.mail, self.alias, self.user_type, strict=True)
         ]
-        other = [[o] if o else [] for o in self.other]
+        other = [[o] if o else empty for o in self.other]
         skus = [[{"skuId": s, "disabledPlans": []}] for s in pools.SKUS]
+        upn = pd.Series(self.upn, dtype="str")
+        nickname = pc.replace_substring_regex(pa.array(upn), pattern="@.*$", replacement="")
         lic = rng.integers(0, len(skus) + 1, N)
         countries = pools.COUNTRIES
         frame = pd.DataFrame(
             {
                 "id": ids,
-                "userPrincipalName": self.upn,
+                "userPrincipalName": upn,
                 "displayName": self.display,
                 "givenName": self.given,
                 "surname": self.surname,
                 "mail": self.mail,
-                "mailNickname": [u.split("@")[0] for u in self.upn],
+                "mailNickname": pd.Series(nickname, dtype="str"),
                 "otherMails": other,
                 "proxyAddresses": proxy,
                 "accountEnabled": True,
@@ -413,7 +419,7 @@ class _Builder:
                 "userType": self.user_type,
                 "createdDateTime": _iso(created),
                 "onPremisesSyncEnabled": np.where(rng.random(N) < 0.6, True, None),
-                "assignedLicenses": [skus[k] if k < len(skus) else [] for k in lic],
+                "assignedLicenses": [skus[k] if k < len(skus) else empty for k in lic],
                 "lastSignInDateTime": signin_iso,
                 "lastSuccessfulSignInDateTime": signin_iso,
                 "lastNonInteractiveSignInDateTime": signin_iso,
