@@ -20,7 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 CHILD = r"""
 import json, resource, sys, time
-from zoomaudit.emulator.generate import generate_tenant
+from zoomaudit.emulator.generate import LAST_MARKS, generate_tenant
 from zoomaudit.emulator.answer_key import write_answer_key
 import tempfile
 n, scenario = int(sys.argv[1]), sys.argv[2]
@@ -37,7 +37,7 @@ print(json.dumps({"users": n, "scenario": scenario, "wall_s": round(wall, 1),
                   "zoom_users": len(t.zoom_users), "events": len(t.provisioning_events),
                   "members": len(t.members), "assignments": len(t.assignments),
                   "reconcile_rows": len(t.answer_key["reconcile"]),
-                  "key_write_s": round(key_write, 1)}))
+                  "key_write_s": round(key_write, 1), "marks": LAST_MARKS}))
 """
 
 
@@ -81,6 +81,15 @@ def main(argv: list[str]) -> None:
             f"{r['peak_rss_mb']:,} | {r['zoom_users']:,} | {r['events']:,} | {r['members']:,} | "
             f"{r['assignments']:,} | {r['reconcile_rows']:,} | {r['key_write_s']} |"
         )
+    big = rows[-1]
+    lines += [
+        "",
+        f"Stages of the {big['users']:,}-user run (CPU seconds since start, peak RSS MB):",
+        "",
+        "| stage | CPU s | peak RSS MB |",
+        "|---|---|---|",
+    ]
+    lines += [f"| {label} | {cpu} | {rss:,} |" for label, cpu, rss in big["marks"]]
     lines += [
         "",
         "Generation = population + 4 simulated provisioning cycles (run_cycle) + planted mess "

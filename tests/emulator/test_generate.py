@@ -411,3 +411,10 @@ def test_quarantine_scenario_keeps_default_rules():
     om = sch.user_mapping(t.sync_schemas[t.sync_jobs[0]["id"]])
     assert om["scope"]["groups"] == []
     assert "attribute_drift" in set(t.answer_key["reconcile"]["category"])
+
+
+def test_every_situation_is_documented_and_present(base_tenant):
+    from zoomaudit.emulator.generate import SITUATION_DOCS
+
+    present = set(base_tenant.answer_key["situations"]["situation"])
+    assert present == set(SITUATION_DOCS) - {"hard"}  # hard-deleted users are gone

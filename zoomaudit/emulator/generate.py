@@ -82,6 +82,48 @@ SITUATIONS = (
     ("cand_legal", 0.004, 2),
 )
 SCALE_CAP = 100_000  # situations are sized on min(users, this); sync/free take the rest
+#: what each situation plants (answer_key.BY_SITUATION gives its reconcile category)
+SITUATION_DOCS = {
+    "sync": "assigned (direct or direct member of an assigned group), provisioned, unchanged; "
+    "some with NFD names, Title-case e-mail or a trailing space in Zoom (still in sync)",
+    "sync_recent": "assigned 23 days ago, created by the cycle 21 days ago (create events)",
+    "throttled": "assigned 4 days ago; that cycle got 429 (TooManyRequests), next one created",
+    "drift": "provisioned, then edited in Zoom: display name, department, family name or type",
+    "mailalt": "mail != UPN (default: work e-mail drift; mail-username: in sync)",
+    "pending": "a hand-made pending invite holds the userName; every cycle fails on it",
+    "zinactive": "provisioned, then deactivated in Zoom by an admin",
+    "econflict": "assigned after the last cycle; a hand-made Zoom account holds an smtp alias",
+    "np_new": "assigned after the last cycle (no event yet)",
+    "np_domain": "userName on northwind.example (pending in Zoom): create fails",
+    "np_guest": "#EXT# guest: create fails (onmicrosoft.com / external domain not in Zoom)",
+    "np_foreign": "e-mail owned by another Zoom account: create fails with ZoomEntryConflict",
+    "np_license": "Licensed role, assigned before the last cycle with no free seat",
+    "np_badrole": "legacy Pro/Corp role: create fails (invalid userType)",
+    "nested_none": "only in a nested group of an assigned group; never provisioned",
+    "nested_active": "moved into a nested group after the last cycle; Zoom still active",
+    "nested_inactive": "moved into a nested group earlier; the cycle disabled Zoom",
+    "nested_disabled": "nested and disabled, hand-made active Zoom account",
+    "dis_post": "disabled after the last cycle; Zoom still active",
+    "dis_pre": "disabled 3 weeks ago; the cycle disabled Zoom",
+    "dis_never": "disabled before provisioning started (some miss surname or mail)",
+    "sdel_post": "soft-deleted after the last cycle; Zoom still active",
+    "sdel_pre": "soft-deleted earlier; the cycle disabled Zoom",
+    "unasg_post": "direct assignment removed after the last cycle; Zoom still active",
+    "unasg_pre": "direct assignment removed earlier; the cycle disabled Zoom",
+    "filter_post": "mail-username: department set to Contractors after the last cycle",
+    "filter_never": "Contractors (mail-username: half with no department): never in scope",
+    "champion": "Contractors with jobTitle 'Zoom Champion' (second OR-ed filter group)",
+    "champion_lc": "jobTitle 'zoom champion' (case-sensitive filter: excluded)",
+    "free_zoom_active": "not assigned, hand-made active Zoom account with their userName",
+    "free_zoom_inactive": "not assigned, hand-made deactivated Zoom account",
+    "cand_fin": "direct members of 'Zoom Wave 2 - Finance' (disabled, guest, missing surname, "
+    "no mail, unverified domain, existing Zoom account, two sharing one mail, ready)",
+    "cand_fin_nested": "in 'Finance - Payroll' (nested under the Finance candidates group)",
+    "cand_fin_nested2": "in 'Finance - Payroll - Contractors' (two levels down)",
+    "cand_legal": "members of 'Zoom Wave 2 - Legal' (one with a deactivated Zoom account)",
+    "free": "not assigned, no Zoom account (some without mail)",
+    "hard": "assigned and provisioned, hard-deleted 3 weeks ago (delete events; not in users)",
+}
 ASSIGNED_SHARE = 0.55  # share of users assigned to Zoom (sync absorbs the remainder)
 PHASE_AGE = (timedelta(days=200), timedelta(days=21), timedelta(days=4), timedelta(minutes=25))
 FINAL = 4  # phase index of the state after the last cycle
