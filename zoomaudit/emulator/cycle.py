@@ -702,6 +702,9 @@ def run_cycle(tenant: Tenant, now: datetime, *, events: bool = True) -> list[dic
         free -= int((go & lic).sum())
         if len(created):
             pmi = id_rng.integers(2_000_000_000, 9_999_999_999, len(created))
+            start = np.datetime64(now.replace(tzinfo=None), "ms")
+            made = start + (np.arange(len(created)) * 200).astype("timedelta64[ms]")
+            made = np.datetime_as_string(made.astype("datetime64[s]"), unit="s", timezone="UTC")
             frame = pd.DataFrame(
                 {
                     "id": zid_new,
@@ -714,9 +717,9 @@ def run_cycle(tenant: Tenant, now: datetime, *, events: bool = True) -> list[dic
                     "dept": exp["department"].iloc[created].to_numpy(object),
                     "role_id": "2",
                     "last_login_time": None,
-                    "created_at": stamp,
-                    "user_created_at": stamp,
-                    "last_modified": stamp,
+                    "created_at": made,
+                    "user_created_at": made,
+                    "last_modified": made,
                     "login_sso": True,
                     "last_client_version": None,
                     "timezone": "",

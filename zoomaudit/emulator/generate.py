@@ -310,8 +310,18 @@ class _Builder:
     def people(self) -> None:
         rng, N = self.rng, self.N
         G, S = pools.GIVEN, pools.SURNAME
-        gi = rng.integers(0, len(G), N)
-        si = rng.integers(0, len(S), N)
+        # names from one culture per person: CJK given names with CJK family names
+        cjk_g = np.array(sorted(pools.CJK_GIVEN))
+        cjk_s = np.array(sorted(pools.CJK_SURNAME))
+        west_g = np.setdiff1d(np.arange(len(G)), cjk_g)
+        west_s = np.setdiff1d(np.arange(len(S)), cjk_s)
+        east = rng.random(N) < 0.08
+        gi = np.where(
+            east, cjk_g[rng.integers(0, len(cjk_g), N)], west_g[rng.integers(0, len(west_g), N)]
+        )
+        si = np.where(
+            east, cjk_s[rng.integers(0, len(cjk_s), N)], west_s[rng.integers(0, len(west_s), N)]
+        )
         given = np.array([g for g, _ in G], object)[gi]
         surname = np.array([s for s, _ in S], object)[si]
         ga = np.array([a for _, a in G], object)[gi]
