@@ -1,17 +1,16 @@
 """Readiness on generated emulator tenants equals the generator's answer key exactly.
 
-The tenant -> snapshot shortcut pulls assigned groups only; here the two candidate groups are
-marked and their members added as ``pull --candidate-groups`` would record them.
+The two candidate groups are pulled as ``pull --candidate-groups`` would record them
+(``to_snapshot(candidate_groups=...)``: members listed, ``candidate`` set).
 """
 
 from __future__ import annotations
 
-import pandas as pd
 import pytest
 
-from zoomaudit import frames, readiness
+from zoomaudit import readiness
 from zoomaudit.emulator.generate import CANDIDATE_GROUPS, GROUPS, generate_tenant
-from zoomaudit.emulator.to_snapshot import group_members, to_snapshot
+from zoomaudit.emulator.to_snapshot import to_snapshot
 
 NAMES = [GROUPS[k][0] for k in CANDIDATE_GROUPS]
 
@@ -19,14 +18,7 @@ NAMES = [GROUPS[k][0] for k in CANDIDATE_GROUPS]
 @pytest.fixture(scope="module", params=["default", "mail-username"])
 def case(request):
     t = generate_tenant(400, seed=5, scenario=request.param)
-    s = to_snapshot(t)
-    g = s.tables["entra_groups"].copy()
-    ids = list(g.loc[g["display_name"].isin(NAMES), "group_id"])
-    g["candidate"] = g["group_id"].isin(ids)
-    s.tables["entra_groups"] = frames.conform(g, "entra_groups")
-    members = pd.concat([s.tables["entra_group_members"], group_members(t, ids)])
-    s.tables["entra_group_members"] = frames.conform(members, "entra_group_members")
-    return t, s
+    return t, to_snapshot(t, candidate_groups=NAMES)
 
 
 @pytest.mark.parametrize("candidates", ["assigned", *NAMES])
