@@ -61,8 +61,7 @@ def run(
         echo(f"emulator: {users} users on 127.0.0.1 (graph {emu.port('graph')})")
         first = pull.pull(settings, out=data_dir)
         echo(f"snapshot 1: {first}")
-        waves = write_waves(first, data_dir.parent / "waves.yaml")
-        params = {"waves": str(waves)} if waves else {}
+        params = demo_params(first, data_dir.parent)
         summaries.append(_report(report, first, data_dir, reports_dir, params, settings, jobs))
         echo(f"report 1: {summaries[-1]['path']}")
 
@@ -89,6 +88,33 @@ def _report(report, snap_path, data_dir, reports_dir, params, settings, jobs) ->
         secrets=settings.secret_values(),
         jobs=jobs,
     )
+
+
+def demo_params(snap_path: Path, folder: Path) -> dict[str, str]:
+    """Notebook parameters of the demo: a wave configuration and a candidates file (the users
+    not yet assigned to Zoom), both written into ``folder``."""
+    params = {"candidates_file": str(write_candidates(snap_path, folder / "candidates.csv"))}
+    waves = write_waves(snap_path, folder / "waves.yaml")
+    if waves:
+        params["waves"] = str(waves)
+    return params
+
+
+def write_candidates(snap_path: Path, path: Path) -> Path:
+    """A CSV (``user_principal_name``) of live users not yet in provisioning scope."""
+    from zoomaudit import snapshot
+
+    snap = snapshot.load(snap_path)
+    users = snap.table("entra_users")
+    assigned = set(snap.table("entra_assignments")["principal_id"])
+    members = set(snap.table("entra_group_members")["member_id"])
+    pool = users[
+        ~users["soft_deleted"].fillna(False).astype(bool)
+        & ~users["entra_id"].isin(assigned | members)
+    ]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pool[["user_principal_name"]].dropna().to_csv(path, index=False)
+    return path
 
 
 def pilot_users(snap_path: Path, size: int = PILOT_SIZE) -> list[str]:

@@ -61,14 +61,15 @@ def history(tmp_path_factory) -> list[Path]:
 
 
 @pytest.fixture(scope="session")
-def waves_file(history, tmp_path_factory) -> Path | None:
+def demo_params(history, tmp_path_factory) -> dict[str, str]:
+    """The demo's notebook parameters: a wave configuration and a candidates file."""
     from zoomaudit import demo
 
-    return demo.write_waves(history[0], tmp_path_factory.mktemp("waves") / "waves.yaml")
+    return demo.demo_params(history[0], tmp_path_factory.mktemp("params"))
 
 
 @pytest.fixture(scope="session")
-def report_run(history, waves_file, tmp_path_factory) -> dict:
+def report_run(history, demo_params, tmp_path_factory) -> dict:
     """``zoomaudit report`` (the CLI, in a subprocess) on the latest snapshot, with planted
     secrets in its environment; its stdout/stderr are kept as ``log``."""
     work = tmp_path_factory.mktemp("run")
@@ -88,8 +89,8 @@ def report_run(history, waves_file, tmp_path_factory) -> dict:
         "--jobs",
         "2",
     ]
-    if waves_file:
-        cmd += ["-p", f"waves={waves_file}"]
+    for name, value in demo_params.items():
+        cmd += ["-p", f"{name}={value}"]
     proc = subprocess.run(cmd, cwd=work, env=env, capture_output=True, text=True, timeout=600)
     log = work / "report.log"
     log.write_text(proc.stdout + proc.stderr, encoding="utf-8")

@@ -236,3 +236,12 @@ def test_a_failing_notebook_fails_the_command_and_is_named(history, tmp_path, mo
     fine = (tmp_path / "reports" / history[-1].name / "10_work_fine.ipynb").read_text()
     assert str(history[-1]) in fine  # the snapshot path arrived as the parameter
     assert json.dumps(sys.executable)[1:-1] in fine  # the kernel runs this venv's python
+
+
+def test_rollout_report_uses_the_candidates_file_and_the_wave_plan(report_run, demo_params):
+    heads = {n["notebook"]: n["headlines"] for n in report_run["summary"]["notebooks"]}
+    rollout = heads["40_plan_rollout"]
+    assert rollout["candidates"] == len(pd.read_csv(demo_params["candidates_file"]))
+    assert rollout["waves"] >= 1 and "waves" in demo_params
+    members = pd.read_csv(report_run["folder"] / "findings" / "rollout_wave_members.csv")
+    assert set(members["wave_name"]) >= {"pilot"}
