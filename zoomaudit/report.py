@@ -362,7 +362,7 @@ def run(
     """
     nb_paths = list_notebooks(notebooks, Path(notebooks_dir or NOTEBOOKS_DIR))
     snap_path = resolve_snapshot(snapshot, data_dir)
-    snap = snapshot_mod.load(snap_path)
+    snap = _light(snap_path)  # the manifest only: the notebooks load the tables themselves
     report_id = snap.id + ("-redacted" if redact_key else "")
     reports_dir = Path(reports_dir)
     reports_dir.mkdir(parents=True, exist_ok=True)
@@ -378,6 +378,7 @@ def run(
             )
             # a parameter naming a person (explain_user) must name their pseudonym, too
             params = redact.redact_params(params or {}, redact_key)
+            snap = _light(snap_path)
         with _kernel_environment():
             results = _execute_all(nb_paths, staging, snap_path, Path(data_dir), params, jobs)
         summary = _summary(snap, report_id, results, redacted=bool(redact_key))
@@ -394,6 +395,17 @@ def run(
     publish(staging, final)
     summary["path"] = str(final / "index.html")
     return summary
+
+
+def _light(path: Path) -> snapshot_mod.Snapshot:
+    """A snapshot's id and manifest without its tables; incomplete snapshots are refused."""
+    manifest = _manifest(path)
+    if not manifest.get("complete", False):
+        raise SnapshotError(
+            f"snapshot {path.name} is marked incomplete "
+            f"({manifest.get('incomplete_reason', '?')}); pull again before reporting on it"
+        )
+    return snapshot_mod.Snapshot(id=manifest.get("snapshot_id", path.name), manifest=manifest)
 
 
 def publish(staging: Path, final: Path) -> None:

@@ -195,3 +195,9 @@ def test_manifest_counts_read_as_received_and_expected():
     assert report_html._count_text({"expected": 5, "received": 5}) == "5 (expected 5)"
     assert report_html._count_text({"expected": None, "received": 7}) == "7"
     assert report_html._count_text(3) == "3"
+
+
+def test_report_on_an_incomplete_snapshot_is_refused_before_anything_runs(data_dir, tmp_path):
+    with pytest.raises(SnapshotError, match="incomplete"):
+        report.run("c", data_dir=data_dir, reports_dir=tmp_path / "reports")
+    assert not (tmp_path / "reports").exists()
