@@ -223,13 +223,27 @@ def latest_changes(points: list[Point]) -> pd.DataFrame:
     """New, regressed and resolved findings of the last snapshot versus the one before it.
 
     Returns:
-        :func:`changes` columns, only the last snapshot, without ``persisting`` rows.
+        :func:`changes` columns (status, category and the user first), only the last
+        snapshot, without ``persisting`` rows.
     """
     diff = changes(points)
     if diff.empty:
         return diff
     last = diff[diff["snapshot_id"] == points[-1].snapshot_id]
-    return last[last["status"] != "persisting"].reset_index(drop=True)
+    order = [
+        "status",
+        "category",
+        "user_principal_name",
+        "zoom_user_name",
+        "detail",
+        "source",
+        "key",
+        "entra_id",
+        "zoom_id",
+        "snapshot_id",
+        "taken_at",
+    ]
+    return last.loc[last["status"] != "persisting", order].reset_index(drop=True)
 
 
 def counts(points: list[Point]) -> pd.DataFrame:
