@@ -51,7 +51,7 @@ def serve_emulator(n: int) -> None:
     tenant = generate_tenant(n, 11)
     gen = time.perf_counter() - t0
     options = EmulatorOptions(reports_limit=(1000, 1.0))
-    emu = Emulator(tenant, options=options, zoom=False).start()
+    emu = Emulator(tenant, options=options, zoom=False, freeze_gc=True).start()
     print(f"{emu.port('graph')} {gen:.2f} {len(tenant.users)}", flush=True)
     sys.stdin.read()  # serve until the parent closes our stdin
     emu.stop()

@@ -60,6 +60,7 @@ def serve(
             graph_port=graph_port,
             zoom_port=zoom_port,
             authority_port=authority_port,
+            freeze_gc=True,  # this process only serves
         )
     except ValueError as exc:  # the generator rejects sizes or scenarios it cannot build
         raise ConfigError(f"cannot generate the tenant: {exc}") from exc

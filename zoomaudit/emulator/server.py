@@ -14,6 +14,7 @@ Example::
 
 from __future__ import annotations
 
+import gc
 import importlib.util
 import tempfile
 import threading
@@ -85,6 +86,9 @@ class Emulator:
         options: behaviour switches; clock: defaults to a ticking clock from ``tenant.now``.
         https_authority: also serve the HTTPS token authority (azure-identity path).
         zoom: serve the Zoom app too (when ``zoomaudit.emulator.zoom_app`` exists).
+        freeze_gc: after start, ``gc.freeze()`` the process so the garbage collector stops
+            walking the tenant's millions of objects (measured in-process on 1M users: 1.7 ms ->
+            0.5 ms CPU per cached page). Process-wide: for processes that mainly serve.
     """
 
     def __init__(
@@ -102,6 +106,7 @@ class Emulator:
         graph_port: int = 0,
         zoom_port: int = 0,
         authority_port: int = 0,
+        freeze_gc: bool = False,
     ):
         if tenant is None:
             from zoomaudit.emulator.generate import generate_tenant
@@ -120,6 +125,7 @@ class Emulator:
         )
         self.https_authority = https_authority
         self.zoom_enabled = zoom and _zoom_available()
+        self.freeze_gc = freeze_gc
         self._ports = {"graph": graph_port, "zoom": zoom_port, "authority": authority_port}
         self._servers: dict[str, ServerThread] = {}
         self._tmp: tempfile.TemporaryDirectory | None = None
@@ -146,6 +152,9 @@ class Emulator:
         except BaseException:
             self.stop()
             raise
+        if self.freeze_gc:
+            gc.collect()
+            gc.freeze()
         return self
 
     def _serve(self, name: str, app, certfile: Path | None = None) -> None:
