@@ -241,3 +241,10 @@ def test_user_app_role_assignments_include_direct_group_ones(graph, emu):
     assert [a["principalType"] for a in via_group] == ["Group"]
     nested = graph.get(f"/users/{gid('u04')}/appRoleAssignments").json()["value"]
     assert nested == []
+
+
+def test_signin_activity_by_upn_is_refused_by_id_works(graph):
+    by_upn = graph.get("/users/u02@contoso.example", params={"$select": "id,signInActivity"})
+    assert by_upn.status_code == 400
+    by_id = graph.get(f"/users/{gid('u02')}", params={"$select": "id,signInActivity"})
+    assert by_id.json()["signInActivity"]["lastSignInDateTime"] == "2025-02-22T08:00:00Z"

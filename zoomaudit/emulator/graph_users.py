@@ -166,6 +166,13 @@ class UsersRoutes(GraphBase):
         props = self._user_props(ctx, collection=False)
         if "signInActivity" in props:
             self._signin_gate()
+            if key.lower() not in self.view.user_index():
+                # [S] reported on Microsoft Q&A: signInActivity by UPN fails; use the object id
+                raise GraphError(
+                    400,
+                    "Request_BadRequest",
+                    "Get By Key only supports UserId and the key has to be a valid Guid",
+                )
         record = self.view.user_records([pos], props)[0]
         return self.json({"@odata.context": self._context(ctx, "users/$entity"), **record})
 
