@@ -121,8 +121,8 @@ class LicenceAudit:
     Attributes:
         findings: one row per (Zoom user, category); columns :data:`FINDING_COLUMNS`.
         seats: per plan row: plan_key, position, plan_type, known, purchased, assigned,
-            pending, available (purchased - assigned - pending), over_allocated,
-            counted_assigned, counted_pending (plan_base only), detail; see :func:`seats`.
+            pending, unassigned, available, over_allocated, overcommitted,
+            counted_assigned, counted_pending, detail; see :func:`seats`.
         basic_cap: one row: cap, basic_users (type 1, any status but deactivated), headroom, ok.
         by_department / by_country: one row per department (Zoom ``dept``) / country (Entra
             ``usage_location`` else ``country``) with users, one column per licence type label,
@@ -170,8 +170,9 @@ class LicenceAudit:
                         rec.available,
                         0,
                         f"purchased {rec.purchased}, assigned {rec.assigned}, "
-                        f"pending {rec.pending}"
-                        + (" OVER-ALLOCATED" if rec.over_allocated else ""),
+                        f"pending {rec.pending}, unassigned {rec.unassigned}"
+                        + (" OVER-ALLOCATED" if rec.over_allocated else "")
+                        + (" OVERCOMMITTED" if rec.overcommitted else ""),
                     )
                 )
         cap = self.basic_cap.iloc[0]
@@ -226,12 +227,16 @@ def older_than(times: pd.Series, now: pd.Timestamp, days: int) -> pd.Series:
 def seats(snapshot: Snapshot) -> pd.DataFrame:
     """Seat arithmetic per plans/usage row, exactly as the payload gives it.
 
-    Returns columns: plan_key, position, plan_type, known, purchased (``hosts``), assigned
-    (``usage``), pending, available (purchased - assigned - pending; NA when the plan has no
-    ``hosts``), over_allocated (available < 0), counted_assigned / counted_pending (plan_base
-    only: Licensed users in ``zoom_users`` active or deactivated / pending; deactivated users
-    may hold a seat [U], so compare with ``assigned`` as a plausibility check), detail. Rows of
-    unknown plan keys are kept.
+    Returns columns: plan_key, position, plan_type, known (documented plan key), purchased
+    (``hosts``), assigned (``usage``), pending (invited, not yet active), unassigned
+    (purchased - assigned: Zoom's own arithmetic, zoom.md §2.6), available (purchased -
+    assigned - pending: what can be given out without overbooking outstanding invites; the
+    figure readiness and rollout plan with), over_allocated (assigned > purchased),
+    overcommitted (assigned + pending > purchased), counted_assigned / counted_pending
+    (plan_base only: Licensed users in ``zoom_users`` active or deactivated / pending;
+    deactivated users may hold a seat [U], so this is a plausibility check against
+    ``assigned``), detail. Seat figures are NA for plans without ``hosts``; rows of unknown plan
+    keys are kept.
     """
     plans = snapshot.table("zoom_plans")
     users = snapshot.table("zoom_users")
@@ -246,8 +251,10 @@ def seats(snapshot: Snapshot) -> pd.DataFrame:
             "pending": plans["pending"],
         }
     )
-    out["available"] = out["purchased"] - out["assigned"] - out["pending"].fillna(0)
-    out["over_allocated"] = (out["available"] < 0).astype("boolean")
+    out["unassigned"] = out["purchased"] - out["assigned"]
+    out["available"] = out["unassigned"] - out["pending"].fillna(0)
+    out["over_allocated"] = (out["unassigned"] < 0).astype("boolean")
+    out["overcommitted"] = (out["available"] < 0).astype("boolean")
     licensed = users["type"].eq(LICENSED).fillna(False).to_numpy(bool)
     status = users["status"].str.lower()
     held = int((licensed & isin_text(status, ["active", "inactive"]).to_numpy(bool)).sum())
@@ -258,8 +265,16 @@ def seats(snapshot: Snapshot) -> pd.DataFrame:
     detail = pd.Series("", index=out.index, dtype="str")
     detail[~out["known"]] = "plan key not documented; carried as received"
     detail[out["purchased"].isna()] = "no hosts field (not a seat plan)"
+    over = out["overcommitted"].fillna(False)
+    detail[over] = (
+        "overcommitted by " + (-out.loc[over, "available"]).astype("str")
+        + " seat(s) counting pending invites"
+    )  # fmt: skip
     over = out["over_allocated"].fillna(False)
-    detail[over] = "over-allocated by " + (-out.loc[over, "available"]).astype("str") + " seat(s)"
+    detail[over] = (
+        "over-allocated: " + (-out.loc[over, "unassigned"]).astype("str")
+        + " more assigned than purchased"
+    )  # fmt: skip
     out["detail"] = detail
     return out.reset_index(drop=True)
 

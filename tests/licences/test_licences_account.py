@@ -29,13 +29,22 @@ def test_seat_arithmetic_equals_the_plans_usage_payload():
     seats = audit.seats.set_index(["plan_key", "position"])
     base = seats.loc[("plan_base", 0)]
     assert (base["purchased"], base["assigned"], base["pending"]) == (75, 44, 3)
-    assert base["available"] == 75 - 44 - 3 and not base["over_allocated"]
+    assert base["unassigned"] == 75 - 44 and base["available"] == 75 - 44 - 3
+    assert not base["over_allocated"] and not base["overcommitted"]
     assert (base["counted_assigned"], base["counted_pending"]) == (1, 0)  # from zoom_users
-    web1 = seats.loc[("plan_webinar", 1)]
-    assert web1["over_allocated"] and web1["available"] == -1
-    assert "over-allocated by 1" in web1["detail"]
+    web1 = seats.loc[("plan_webinar", 1)]  # 1 purchased, 2 assigned
+    assert web1["over_allocated"] and web1["overcommitted"] and web1["unassigned"] == -1
+    assert "over-allocated: 1 more assigned than purchased" in web1["detail"]
     assert pd.isna(seats.loc[("plan_recording", 0), "available"])
     assert len(audit.seats) == len(PLANS)
+
+
+def test_pending_invites_can_overcommit_without_over_allocation():
+    plans = [{"plan_key": "plan_base", "position": 0, "hosts": 10, "usage": 9, "pending": 3}]
+    row = licences.audit(build(managed("a"), zoom_plans=plans)).seats.iloc[0]
+    assert (row["unassigned"], row["available"]) == (1, -2)
+    assert not row["over_allocated"] and row["overcommitted"]
+    assert "overcommitted by 2" in row["detail"]
 
 
 def test_unknown_plan_keys_are_carried_and_reported():

@@ -104,6 +104,7 @@ def test_seats_equal_the_plans_usage_payload_served_for_the_tenant(tenant):
                 else:
                     assert pd.isna(got[col])
             if "hosts" in plan and "usage" in plan:
+                assert got["unassigned"] == plan["hosts"] - plan["usage"]
                 assert got["available"] == plan["hosts"] - plan["usage"] - plan.get("pending", 0)
     assert rows == len(seats)
     base = seats.loc[("plan_base", 0)]
