@@ -400,7 +400,7 @@ async def _entra(
             pd.concat(scopes, ignore_index=True) if scopes else convert.scoping_filters("", {}),
         )
 
-    await asyncio.to_thread(build_tables)
+    await writer.offload(build_tables)
     manifest["queries"]["graph"] = [safe_url(q) for q in g.queries]
     manifest["unavailable"].update(g.unavailable)
     durations["entra"] = round(time.monotonic() - t0, 3)
@@ -491,7 +491,7 @@ async def _zoom(
         elif not activities:
             manifest["unavailable"]["activities"] = "not requested"
 
-    await asyncio.to_thread(build_tables)
+    await writer.offload(build_tables)
     manifest["queries"]["zoom"] = [safe_url(q) for q in z.queries]
     manifest["unavailable"].update(z.unavailable)
     manifest["zoom_scim_passes"] = z.scim_passes

@@ -143,6 +143,8 @@ class SnapshotWriter:
         self._pool = None
         self._pending: list = []
         self._raw_error: BaseException | None = None
+        self._work = None  # threads doing table work for an async caller (see ``offload``)
+        self._aborted = False
         self.path: Path | None = None
         self.tables_written: dict[str, int] = {}
 
@@ -159,8 +161,23 @@ class SnapshotWriter:
             if exc_type is None:
                 raise
 
+    async def offload(self, fn) -> None:
+        """Run ``fn()`` (conversions, table writes) on a writer thread and await it.
+
+        ``abort`` waits for these threads, so nothing is written after the directory is gone.
+        """
+        import asyncio
+        from concurrent.futures import ThreadPoolExecutor
+
+        if self._work is None:
+            self._work = ThreadPoolExecutor(max_workers=2, thread_name_prefix="snapshot-work")
+        await asyncio.wrap_future(self._work.submit(fn))
+
     def _dir(self, *parts: str) -> Path:
         import os
+
+        if self._aborted:
+            raise SnapshotError("the snapshot being written was abandoned")
 
         path = self.tmp
         for part in parts:
@@ -172,6 +189,9 @@ class SnapshotWriter:
 
     def _open(self, path: Path, mode: str = "wb"):
         import os
+
+        if self._aborted:
+            raise SnapshotError("the snapshot being written was abandoned")
 
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         os.fchmod(fd, 0o600)
@@ -247,6 +267,9 @@ class SnapshotWriter:
         """Write manifest.json and rename the directory into place; returns the final path."""
         import os
 
+        if self._work is not None:
+            self._work.shutdown(wait=True)
+            self._work = None
         self.close_raw()
         manifest = dict(manifest)
         manifest.setdefault("snapshot_id", self.name)
@@ -269,6 +292,10 @@ class SnapshotWriter:
     def abort(self) -> None:
         import shutil
 
+        self._aborted = True
+        if self._work is not None:
+            self._work.shutdown(wait=True, cancel_futures=True)
+            self._work = None
         try:
             self.close_raw()
         except Exception:  # the directory goes anyway
