@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import inspect
 import time
 
 import httpx
@@ -249,3 +250,64 @@ class ZoomAuth:
         self._expires = time.monotonic() + float(body.get("expires_in", 3600))
         self.scopes = str(body.get("scope", "")).split() or None
         self.fetched += 1
+
+
+class RenewingCredential:
+    """Caches the access token and can be told to fetch a fresh one after a 401 "expired".
+
+    kiota calls ``get_token`` on every request; azure-identity caches too, so a forced renewal
+    passes a claims challenge (which bypasses its cache).
+    """
+
+    def __init__(self, inner):
+        self.inner = inner
+        self._token: AccessToken | None = None
+        self._force = False
+
+    async def get_token(self, *scopes, claims=None, tenant_id=None, enable_cae=False, **kw):
+        if (
+            self._token
+            and not self._force
+            and not claims
+            and (self._token.expires_on - time.time() > 120)
+        ):
+            return self._token
+        if self._force and not claims:
+            now = int(time.time())
+            claims = f'{{"access_token":{{"nbf":{{"essential":true,"value":"{now}"}}}}}}'
+        from azure.core.exceptions import ClientAuthenticationError, ServiceRequestError
+
+        try:
+            try:
+                result = self.inner.get_token(
+                    *scopes, claims=claims, tenant_id=tenant_id, enable_cae=enable_cae, **kw
+                )
+            except TypeError:
+                result = self.inner.get_token(*scopes)
+            if inspect.isawaitable(result):
+                result = await result
+        except ClientAuthenticationError as exc:
+            first = scrub(str(exc).strip().splitlines()[0] if str(exc).strip() else "")
+            raise AuthenticationError(
+                f"Entra refused the app credentials ({first[:200]}); check ZOOMAUDIT_TENANT_ID, "
+                "ZOOMAUDIT_CLIENT_ID and ZOOMAUDIT_CLIENT_SECRET/CERTIFICATE"
+            ) from None
+        except ServiceRequestError as exc:
+            raise AuthenticationError(
+                f"cannot reach the Entra authority ({type(exc).__name__}); check "
+                "ZOOMAUDIT_AUTHORITY and ZOOMAUDIT_CA_BUNDLE"
+            ) from None
+        register(result.token)
+        self._token = result
+        self._force = False
+        return result
+
+    def invalidate(self) -> None:
+        self._force = True
+
+    async def close(self) -> None:
+        close = getattr(self.inner, "close", None)
+        if close:
+            result = close()
+            if inspect.isawaitable(result):
+                await result

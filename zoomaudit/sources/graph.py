@@ -14,18 +14,15 @@ for both services; msgraph's RetryHandler is switched off per request because it
 from __future__ import annotations
 
 import asyncio
-import inspect
 import logging
 import re
-import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from urllib.parse import quote, urlencode
 
 import httpx
-from azure.core.credentials import AccessToken
 
-from zoomaudit.auth import GRAPH_SCOPES, graph_credential
+from zoomaudit.auth import GRAPH_SCOPES, RenewingCredential, graph_credential
 from zoomaudit.config import Settings
 from zoomaudit.errors import (
     AuthenticationError,
@@ -33,7 +30,6 @@ from zoomaudit.errors import (
     PermissionDeniedError,
     SourceError,
 )
-from zoomaudit.secrets import register, scrub
 from zoomaudit.sources.http import RateLimiter, RetryPolicy, Stats, error_text, fetch_json
 
 log = logging.getLogger("zoomaudit.sources.graph")
@@ -106,67 +102,6 @@ class NonPremiumError(PermissionDeniedError):
     """403 Authentication_RequestFromNonPremiumTenantOrB2CTenant (signInActivity, reports)."""
 
 
-class _RenewingCredential:
-    """Caches the access token and can be told to fetch a fresh one after a 401 "expired".
-
-    kiota calls ``get_token`` on every request; azure-identity caches too, so a forced renewal
-    passes a claims challenge (which bypasses its cache).
-    """
-
-    def __init__(self, inner):
-        self.inner = inner
-        self._token: AccessToken | None = None
-        self._force = False
-
-    async def get_token(self, *scopes, claims=None, tenant_id=None, enable_cae=False, **kw):
-        if (
-            self._token
-            and not self._force
-            and not claims
-            and (self._token.expires_on - time.time() > 120)
-        ):
-            return self._token
-        if self._force and not claims:
-            now = int(time.time())
-            claims = f'{{"access_token":{{"nbf":{{"essential":true,"value":"{now}"}}}}}}'
-        from azure.core.exceptions import ClientAuthenticationError, ServiceRequestError
-
-        try:
-            try:
-                result = self.inner.get_token(
-                    *scopes, claims=claims, tenant_id=tenant_id, enable_cae=enable_cae, **kw
-                )
-            except TypeError:
-                result = self.inner.get_token(*scopes)
-            if inspect.isawaitable(result):
-                result = await result
-        except ClientAuthenticationError as exc:
-            first = scrub(str(exc).strip().splitlines()[0] if str(exc).strip() else "")
-            raise AuthenticationError(
-                f"Entra refused the app credentials ({first[:200]}); check ZOOMAUDIT_TENANT_ID, "
-                "ZOOMAUDIT_CLIENT_ID and ZOOMAUDIT_CLIENT_SECRET/CERTIFICATE"
-            ) from None
-        except ServiceRequestError as exc:
-            raise AuthenticationError(
-                f"cannot reach the Entra authority ({type(exc).__name__}); check "
-                "ZOOMAUDIT_AUTHORITY and ZOOMAUDIT_CA_BUNDLE"
-            ) from None
-        register(result.token)
-        self._token = result
-        self._force = False
-        return result
-
-    def invalidate(self) -> None:
-        self._force = True
-
-    async def close(self) -> None:
-        close = getattr(self.inner, "close", None)
-        if close:
-            result = close()
-            if inspect.isawaitable(result):
-                await result
-
-
 def _is_expired(response: httpx.Response) -> bool:
     code, message = error_text(response)
     return "expired" in (message or "").lower() or "lifetime" in (message or "").lower()
@@ -205,7 +140,7 @@ class GraphSource:
         self.stats = stats
         self.sink = sink or (lambda name, content: None)
         self.audit_top = audit_top
-        self.credential = _RenewingCredential(credential or graph_credential(settings))
+        self.credential = RenewingCredential(credential or graph_credential(settings))
         verify: object = True
         if settings.ca_bundle:
             import ssl
