@@ -32,6 +32,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from zoomaudit.emulator import cycle as cyc
 
@@ -117,6 +119,13 @@ def _keys(values) -> np.ndarray:
     return out.to_numpy(object, na_value=None)
 
 
+def _sorted(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """``frame`` sorted by ``keys`` ascending, NA last (arrow sort: cheaper than pandas)."""
+    table = pa.table({k: pa.array(frame[k], type=pa.large_string()) for k in keys})
+    order = pc.sort_indices(table, sort_keys=[(k, "ascending", "at_end") for k in keys])
+    return frame.take(order.to_numpy()).reset_index(drop=True)
+
+
 def _empty(values) -> np.ndarray:
     s = pd.Series(values, dtype="str")
     return (s.isna() | (s.str.strip().str.len() == 0)).to_numpy(bool)
@@ -157,7 +166,7 @@ def _reconcile(tenant, facts: dict) -> tuple[pd.DataFrame, np.ndarray]:
             "category": cat[keep],
         }
     )
-    named = set(x for x in zoom[keep] if x is not None)
+    named = set(pd.Series(zoom[keep], dtype=object).dropna())
     matched = set(pd.Series(row, dtype=object).dropna())
     only = [
         (zid, {"unmanaged": "unmanaged_zoom_user", "pending": "pending_invite"}.get(kind))
@@ -170,8 +179,7 @@ def _reconcile(tenant, facts: dict) -> tuple[pd.DataFrame, np.ndarray]:
     out = pd.concat([entra, extra], ignore_index=True)
     out["zoom_user_name"] = out["zoom_id"].map(zemail)
     out = out[["entra_id", "zoom_id", "zoom_user_name", "category"]].astype("str")
-    out = out.sort_values(["category", "entra_id", "zoom_id"], na_position="last")
-    return out.reset_index(drop=True), cat
+    return _sorted(out, ["category", "entra_id", "zoom_id"]), cat
 
 
 def _licences(tenant, facts: dict, owner_cat: np.ndarray) -> pd.DataFrame:
@@ -197,7 +205,7 @@ def _licences(tenant, facts: dict, owner_cat: np.ndarray) -> pd.DataFrame:
     kind = z["id"].map(facts["zoom_only_kind"]).to_numpy(object)
     want = pd.Series(role).map({"Licensed": 2, "Basic": 1}).to_numpy(object)
     ztype = z["type"].astype("Int64").fillna(-1).to_numpy(np.int64)
-    in_scope = np.array([c in IN_SCOPE_CATEGORIES for c in ocat], bool)
+    in_scope = pd.Series(ocat, dtype=object).isin(IN_SCOPE_CATEGORIES).to_numpy(bool)
     mismatch = in_scope & ~pd.isna(want) & (np.where(pd.isna(want), -1, want) != ztype)
     flags = {
         "licensed_inactive": lic & active & (stale | never),
@@ -211,7 +219,7 @@ def _licences(tenant, facts: dict, owner_cat: np.ndarray) -> pd.DataFrame:
         for c, f in flags.items()
     ]
     out = pd.concat(parts, ignore_index=True).astype("str")
-    return out.sort_values(["category", "zoom_id"]).reset_index(drop=True)
+    return _sorted(out, ["category", "zoom_id"])
 
 
 def _readiness(tenant, facts: dict, owner_cat: np.ndarray) -> pd.DataFrame:
@@ -236,10 +244,10 @@ def _readiness(tenant, facts: dict, owner_cat: np.ndarray) -> pd.DataFrame:
     ).fillna(False)
     guest = guest.to_numpy(bool)
     disabled = ~users["accountEnabled"].astype("boolean").fillna(False).to_numpy(bool)
-    role = np.array([r if isinstance(r, str) else ROLLOUT_ROLE for r in facts["role"]], object)
+    role = pd.Series(facts["role"], dtype=object).fillna(ROLLOUT_ROLE).to_numpy(object)
     invalid = ~np.isin(role, ACCEPTED_USER_TYPES)
-    existing = np.array([r is not None for r in facts["zoom_row"]], bool)
-    in_scope = np.array([c in IN_SCOPE_CATEGORIES for c in owner_cat], bool)
+    existing = ~pd.isna(facts["zoom_row"])
+    in_scope = pd.Series(owner_cat, dtype=object).isin(IN_SCOPE_CATEGORIES).to_numpy(bool)
     sets = {
         "assigned": (
             np.flatnonzero(live & (facts["direct"] | facts["group_direct"] | facts["nested"])),
@@ -287,7 +295,7 @@ def _readiness(tenant, facts: dict, owner_cat: np.ndarray) -> pd.DataFrame:
             )
         )
     out = pd.concat(frames, ignore_index=True).astype("str")
-    return out.sort_values(["candidates", "category", "entra_id"]).reset_index(drop=True)
+    return _sorted(out, ["candidates", "category", "entra_id"])
 
 
 # ------------------------------------------------------------------ files
