@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import resource
 import shutil
@@ -77,7 +78,8 @@ def main() -> int:
             "",
             f"`.venv/bin/python bench/bench_report.py --users {args.users} --size-users "
             f"{args.size_users} --jobs {args.jobs}{' --demo' if args.demo else ''}` "
-            f"(Python {platform.python_version()}, 2 CPUs, machine shared with other jobs). "
+            f"(Python {platform.python_version()}, 2 CPUs, machine shared with other jobs: load "
+            f"average {os.getloadavg()[1]:.1f} over the last 5 minutes at the end). "
             f"Snapshot: emulated tenant via `to_snapshot` (generation {gen_s:.0f} s, not "
             "counted); the full report suite (all notebooks, 2 in parallel, HTML export, "
             "findings files, index).",

@@ -499,12 +499,14 @@ def _execute_one(nb_path: Path, out: Path, snap_path: Path, data_dir: Path, para
     import papermill
 
     declared = notebook_parameters(nb_path)
-    values = {
+    values = dict(params or {})  # the runner's own three parameters win over -p values
+    values |= {
         "snapshot": str(snap_path.resolve()),
         "data_dir": str(data_dir.resolve()),
-        "out_dir": str(out.resolve()),
+        # relative to the kernel's working directory (the report folder), so the executed
+        # notebook, re-run from its published folder, writes beside itself
+        "out_dir": ".",
     }
-    values.update(params or {})
     values = {k: v for k, v in values.items() if k in declared}
     executed = out / nb_path.name
     result = {
