@@ -388,8 +388,8 @@ def _classify(snapshot, users, scope, expected, zoom, matches) -> pd.DataFrame:
 
     setcat(in_scope & matched & (status == "pending").fillna(False).to_numpy(bool),
            "pending_invite")  # fmt: skip
-    setcat(in_scope & matched & (status == "inactive").fillna(False).to_numpy(bool),
-           "zoom_user_inactive")  # fmt: skip
+    # any other status (inactive, or a status we do not know) is not an active account
+    setcat(in_scope & matched & ~active, "zoom_user_inactive")
     setcat(cmp_mask & ~drift, "in_sync")
     setcat(cmp_mask & drift, "attribute_drift")
 
