@@ -146,15 +146,16 @@ def build(tenant, facts: dict) -> dict[str, pd.DataFrame]:
 
 def _reconcile(tenant, facts: dict) -> tuple[pd.DataFrame, np.ndarray]:
     z = tenant.zoom_users
-    zstatus = pd.Series(z["status"].to_numpy(object), index=z["id"].to_numpy(object))
-    zemail = pd.Series(z["email"].to_numpy(object), index=z["id"].to_numpy(object))
+    zstatus = z["status"].to_numpy(object)
+    zemail = z["email"].to_numpy(object)
     table = dict(BY_SITUATION)
     if facts["scenario"] == "mail-username":
         table.update(MAIL_USERNAME)
     sit = facts["situation"]
     cat = pd.Series(sit, dtype=object).map(table).to_numpy(object)
     row = facts["zoom_row"]
-    owns_active = (pd.Series(row, dtype=object).map(zstatus) == "active").to_numpy(bool)
+    rpos = cyc.positions(row, z["id"])
+    owns_active = (rpos >= 0) & (zstatus[np.maximum(rpos, 0)] == "active")
     cat[pd.isna(cat) & owns_active] = "should_be_deactivated"
     zoom = np.where(cat == "email_conflict", facts["conflict_row"], row)
     zoom[cat == "not_provisioned"] = None
@@ -177,7 +178,8 @@ def _reconcile(tenant, facts: dict) -> tuple[pd.DataFrame, np.ndarray]:
         [(None, zid, c) for zid, c in only if c], columns=["entra_id", "zoom_id", "category"]
     )
     out = pd.concat([entra, extra], ignore_index=True)
-    out["zoom_user_name"] = out["zoom_id"].map(zemail)
+    epos = cyc.positions(out["zoom_id"], z["id"])
+    out["zoom_user_name"] = np.where(epos >= 0, zemail[np.maximum(epos, 0)], None)
     out = out[["entra_id", "zoom_id", "zoom_user_name", "category"]].astype("str")
     return _sorted(out, ["category", "entra_id", "zoom_id"]), cat
 
@@ -193,16 +195,15 @@ def _licences(tenant, facts: dict, owner_cat: np.ndarray) -> pd.DataFrame:
     never = login.isna().to_numpy(bool) & (created < now - timedelta(days=GRACE_DAYS)).to_numpy(
         bool
     )
-    rows = pd.Series(facts["zoom_row"], dtype=object)
-    rows = rows[rows.notna()]
-    owner = pd.Series(rows.index.to_numpy(), index=rows.to_numpy(object))
-    pos = z["id"].map(owner)
-    has = pos.notna().to_numpy(bool)
+    pos = pd.Series(cyc.positions(z["id"], facts["zoom_row"]))
+    has = (pos >= 0).to_numpy(bool)
     ocat = np.full(len(z), None, object)
     ocat[has] = owner_cat[pos[has].astype(int).to_numpy()]
     role = np.full(len(z), None, object)
     role[has] = np.asarray(facts["role"], object)[pos[has].astype(int).to_numpy()]
-    kind = z["id"].map(facts["zoom_only_kind"]).to_numpy(object)
+    kinds = facts["zoom_only_kind"]
+    kpos = cyc.positions(z["id"], list(kinds))
+    kind = np.where(kpos >= 0, np.array(list(kinds.values()) + [None], object)[kpos], None)
     want = pd.Series(role).map({"Licensed": 2, "Basic": 1}).to_numpy(object)
     ztype = z["type"].astype("Int64").fillna(-1).to_numpy(np.int64)
     in_scope = pd.Series(ocat, dtype=object).isin(IN_SCOPE_CATEGORIES).to_numpy(bool)
