@@ -44,7 +44,15 @@ DEFAULT_SETTINGS = {
 
 
 def settings(tenant: Tenant) -> dict:
-    """The tenant's cycle settings and state (anchors), created on first use."""
+    """The tenant's cycle settings and state, created on first use (``tenant.cycle_state``).
+
+    Keys: ``error_prefix`` (default "Zoom"), ``prefixed_codes`` (codes that get the prefix,
+    default EntryConflict -> ZoomEntryConflict), ``retention_days`` (30; 7 = free tenant),
+    ``throttle_limit`` (exports per cycle before Zoom answers 429; None = unlimited),
+    ``foreign_emails`` (lower-case e-mails owned by another Zoom account: creates fail with a
+    conflict), ``anchors`` (DataFrame entra_id, zoom_id: the users the job provisioned or
+    matched; only anchored users are disabled when they leave scope). Edit them in place.
+    """
     state = getattr(tenant, "cycle_state", None)
     if state is None:
         state = {}
@@ -278,11 +286,6 @@ def _iso(t: datetime) -> str:
 
 def _digest(*parts: str) -> bytes:
     return hashlib.blake2b("|".join(parts).encode(), digest_size=16).digest()
-
-
-def zoom_id_for(*parts: str) -> str:
-    """A deterministic 22-character URL-safe Zoom-style id."""
-    return base64.urlsafe_b64encode(_digest(*parts)).decode()[:22]
 
 
 def _random_ids(rng: np.random.Generator, n: int) -> np.ndarray:
