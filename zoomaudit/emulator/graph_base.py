@@ -127,7 +127,7 @@ class GraphBase:
     def __init__(self, state: EmulatorState):
         self.state = state
         self.view = TenantView(state)
-        self.pages = LRU(4096, max_bytes=256 * 2**20)  # serialised pages, <= 256 MB
+        self.pages = LRU(4096, max_bytes=512 * 2**20)  # serialised pages: one 1M-user pull
         opts = state.options
         self.reports_bucket = TokenBucket(*opts.reports_limit, state.clock)
         self.pod_bucket = TokenBucket(*opts.provision_on_demand_limit, state.clock)
