@@ -528,8 +528,9 @@ def _execute_one(nb_path: Path, out: Path, snap_path: Path, data_dir: Path, para
             log_output=False,
             start_timeout=120,
             request_save_on_cell_execute=False,
-            # ipykernel 7 warns on stderr about its local TCP transport; keep scheduled logs clean
-            extra_arguments=["--IPKernelApp.log_level=ERROR"],
+            # ipykernel 7 logs its local TCP transport and the shutdown interrupt on stderr; cell
+            # errors still reach the notebook and the report, so keep scheduled logs clean
+            extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
         )
     except papermill.PapermillExecutionError as exc:
         result.update(status="failed", error=f"{exc.ename}: {exc.evalue}"[:500])
