@@ -145,6 +145,8 @@ def test_full_pull_equals_the_generated_truth(make_emulator, tmp_path):
         "zoom:/scim2/Users:expire-token@2;graph:/users$:expire-token",
         "zoom:/scim2/Users:short@1",
         "zoom:/scim2/Users:shift@2",
+        "zoom:/scim2/Users:empty-page@1;graph:/transitiveMembers:empty-page",
+        "graph:/users$:short",
     ],
 )
 def test_faults_are_survived_without_loss(make_emulator, tmp_path, faults):
