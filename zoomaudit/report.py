@@ -382,6 +382,9 @@ def run(
         with _kernel_environment():
             results = _execute_all(nb_paths, staging, snap_path, Path(data_dir), params, jobs)
         summary = _summary(snap, report_id, results, redacted=bool(redact_key))
+        summary["findings"] = sorted(
+            f"{FINDINGS_DIR}/{p.name}" for p in (staging / FINDINGS_DIR).glob("*.*")
+        )
         (staging / "report.json").write_text(json.dumps(summary, indent=1), encoding="utf-8")
         (staging / "index.html").write_text(index_html(summary), encoding="utf-8")
         _check_no_secrets(staging, secrets or [])

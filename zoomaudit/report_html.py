@@ -108,9 +108,28 @@ td,th{{border:1px solid #ccc;padding:.3em .6em;text-align:left;vertical-align:to
 <h2>Reports</h2>
 <table><tr><th>report</th><th>headline numbers</th><th>status</th><th>run time</th></tr>
 {"".join(rows)}</table>
+<h2>Findings files</h2>{_findings_list(summary.get("findings") or [])}
 <h2>Snapshot</h2><table>{facts}</table>
 </body></html>
 """
+
+
+def _findings_list(files: list[str]) -> str:
+    """One line per findings table with links to its CSV, XLSX and Parquet files."""
+    from html import escape
+
+    tables: dict[str, list[str]] = {}
+    for file in files:
+        stem, _, suffix = Path(file).name.rpartition(".")
+        tables.setdefault(stem, []).append(
+            f'<a href="{escape(file)}">{escape(suffix.upper())}</a>'
+        )
+    if not tables:
+        return "<p>No findings files.</p>"
+    items = "".join(
+        f"<li>{escape(stem)}: {' · '.join(links)}</li>" for stem, links in sorted(tables.items())
+    )
+    return f"<ul>{items}</ul>"
 
 
 def _count_text(value: object) -> str:

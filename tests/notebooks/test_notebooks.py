@@ -96,6 +96,7 @@ def test_findings_files_are_written_beside_the_html_and_linked(report_run):
     for csv in csvs:
         assert (csv.with_suffix(".parquet")).is_file() and csv.with_suffix(".xlsx").is_file()
         assert f'href="findings/{csv.name}"' in html
+        assert f'href="findings/{csv.name}"' in (folder / "index.html").read_text()
         assert len(pd.read_csv(csv)) == len(pd.read_parquet(csv.with_suffix(".parquet")))
 
 

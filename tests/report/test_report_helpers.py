@@ -201,3 +201,20 @@ def test_report_on_an_incomplete_snapshot_is_refused_before_anything_runs(data_d
     with pytest.raises(SnapshotError, match="incomplete"):
         report.run("c", data_dir=data_dir, reports_dir=tmp_path / "reports")
     assert not (tmp_path / "reports").exists()
+
+
+def test_index_lists_every_findings_file():
+    summary = {
+        "report_id": "s",
+        "snapshot_id": "s",
+        "generated_at": "now",
+        "kit_version": "0",
+        "redacted": False,
+        "status": "ok",
+        "manifest": {},
+        "notebooks": [],
+        "findings": ["findings/a.csv", "findings/a.parquet", "findings/b.csv"],
+    }
+    html = report_html.index_html(summary)
+    assert '<li>a: <a href="findings/a.csv">CSV</a> · <a href="findings/a.parquet">PARQUET' in html
+    assert '<li>b: <a href="findings/b.csv">CSV</a></li>' in html
