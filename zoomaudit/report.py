@@ -42,6 +42,8 @@ log = logging.getLogger(__name__)
 NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
 
 HEADLINES_DIR = "headlines"
+#: seconds one notebook cell may run before its notebook is failed
+CELL_TIMEOUT_S = 3600
 #: Excel files are written for tables up to this many rows (CSV/Parquet always)
 XLSX_MAX_ROWS = 50_000
 
@@ -530,6 +532,7 @@ def _execute_one(nb_path: Path, out: Path, snap_path: Path, data_dir: Path, para
             cwd=str(out),
             log_output=False,
             start_timeout=120,
+            execution_timeout=CELL_TIMEOUT_S,  # a hung cell fails its notebook, not the schedule
             request_save_on_cell_execute=False,
             # ipykernel 7 logs its local TCP transport and the shutdown interrupt on stderr; cell
             # errors still reach the notebook and the report, so keep scheduled logs clean
