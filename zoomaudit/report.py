@@ -584,6 +584,18 @@ def _summary(
         for k, v in snap.manifest.items()
         if isinstance(v, (str, int, float, bool)) or v is None
     }
+    # which tenant, what was not available (e.g. sign-in activity without Entra P1), which
+    # sources and options: one level flattened, for the index page
+    for key in ("tenant", "unavailable", "options"):
+        value = snap.manifest.get(key)
+        if isinstance(value, dict):
+            for sub, item in value.items():
+                if isinstance(item, (str, int, float, bool)) or item is None:
+                    manifest[f"{key}.{sub}"] = item
+                elif isinstance(item, (list, dict)):
+                    manifest[f"{key}.{sub}"] = json.dumps(item, ensure_ascii=False)
+    if isinstance(snap.manifest.get("sources"), list):
+        manifest["sources"] = ", ".join(map(str, snap.manifest["sources"]))
     if isinstance(snap.manifest.get("counts"), dict):
         manifest["counts"] = snap.manifest["counts"]
     failed = [r["notebook"] for r in results if r["status"] != "ok"]
