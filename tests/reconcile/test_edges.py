@@ -364,3 +364,23 @@ def test_positions_both_strategies_agree():
     big = positions(pd.concat([keys] * 2000, ignore_index=True), table)[:5]  # hashes the table
     assert small.tolist() == big.tolist() == [3, -1, -1, 14999, 3]
     assert np.issubdtype(small.dtype, np.integer)
+
+
+def test_several_zoom_users_with_one_key_prefer_active_and_are_counted():
+    from zoomaudit.matching import match, zoom_accounts
+
+    s = snapshot(
+        [user("u", "Du Pe")],
+        [
+            zoom("z-old", "du.pe@contoso.example", "Du Pe", status="inactive"),
+            zoom("z-new", "DU.PE@contoso.example", "Du Pe", user_type="Basic"),
+        ],
+        direct=[("u", BASIC)],
+    )
+    exp = simulate(s)
+    m = match(exp, zoom_accounts(s))
+    assert m["zoom_id"].tolist() == ["z-new"] and m["candidates"].tolist() == [2]
+    r = reconcile(s)
+    assert row(r, "u")["category"] == "in_sync"
+    # the other account is claimed by nobody: deactivated, so no finding of its own
+    assert len(r.findings) == 1
