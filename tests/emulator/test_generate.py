@@ -131,6 +131,10 @@ def test_realistic_mess_is_present(tenant):
     assert u["otherMails"].map(len).gt(0).any()
     assert u["displayName"].str.contains("'").any()
     assert u["displayName"].map(lambda s: any(ord(c) > 0x2E80 for c in s)).any()
+    assert u["surname"].dropna().map(lambda s: any(unicodedata.combining(c) for c in s)).any()
+    assert (
+        u["displayName"].map(lambda s: unicodedata.normalize("NFC", s)) == u["displayName"]
+    ).all()
     g = tenant.groups
     dyn = g[g["groupTypes"].map(lambda x: "DynamicMembership" in x)]
     assert len(dyn) == 1 and dyn["membershipRule"].notna().all()

@@ -101,6 +101,7 @@ SURNAME = (
     ("Costa", "costa"),
     ("Silva", "silva"),
     ("Haddad", "haddad"),
+    ("Adébáyọ̀", "adebayo"),  # ọ̀ keeps a combining grave accent even in NFC
     ("王", "wang"),
     ("李", "li"),
     ("佐藤", "sato"),
