@@ -779,8 +779,61 @@ def f_pcase(ctx, node):
     )
 
 
+def f_instr(ctx, node):
+    args = _args(ctx, node, 2, 4)
+    src = _str_arg(ctx, args[0])
+    needle = _str_arg(ctx, args[1])
+    start = (
+        _int_arg(ctx, args[2], "InStr start")
+        if len(args) > 2 and not isinstance(args[2], Missing)
+        else 1
+    )
+    mode = _scalar(args[3]) if len(args) > 3 else None
+    text = mode is not None and str(mode).lower() == "vbtextcompare"
+
+    def find(h, n):
+        if not isinstance(h, str) or not isinstance(n, str):
+            return pd.NA
+        if text:
+            h, n = h.lower(), n.lower()
+        return str(h.find(n, max(start - 1, 0)) + 1)
+
+    return pd.Series([find(h, n) for h, n in zip(src, needle, strict=True)], index=ctx.index,
+                     dtype="str")  # fmt: skip
+
+
+def f_cbool(ctx, node):
+    (a,) = _args(ctx, node, 1)
+    v = _eval(ctx, a)
+    if isinstance(v, pd.Series) and v.dtype in ("boolean", bool):
+        return _bool_to_text(v)
+    s = ctx.series(v)
+    num = pd.to_numeric(s, errors="coerce")
+    as_bool = _text_to_bool(s)
+    out = as_bool.where(as_bool.notna(), (num != 0).where(num.notna()))
+    return _bool_to_text(out.astype("boolean"))
+
+
+def f_converttobase64(ctx, node):
+    import base64
+
+    (a,) = _args(ctx, node, 1)
+    return _map_unique(
+        _str_arg(ctx, a), lambda v: base64.b64encode(v.encode("utf-16-le")).decode("ascii")
+    )
+
+
+def f_converttoutf8hex(ctx, node):
+    (a,) = _args(ctx, node, 1)
+    return _map_unique(_str_arg(ctx, a), lambda v: v.encode("utf-8").hex().upper())
+
+
 FUNCTIONS: dict[str, Callable[[_Ctx, Call], object]] = {
     "append": f_append,
+    "cbool": f_cbool,
+    "converttobase64": f_converttobase64,
+    "converttoutf8hex": f_converttoutf8hex,
+    "instr": f_instr,
     "coalesce": f_coalesce,
     "count": f_count,
     "cstr": f_cstr,
@@ -824,10 +877,6 @@ UNSUPPORTED: dict[str, str] = {
     "datediff": "date functions are not simulated",
     "cdate": "date functions are not simulated",
     "bitand": "not simulated",
-    "cbool": "not simulated",
-    "converttobase64": "not simulated",
-    "converttoutf8hex": "not simulated",
-    "instr": "not simulated",
 }
 
 

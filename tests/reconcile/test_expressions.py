@@ -277,3 +277,20 @@ def test_vectorised_over_many_rows():
     data = pd.DataFrame({"givenName": ["Zoë"] * n, "surname": [f"S{i}" for i in range(n)]})
     out = evaluate('ToLower(Join(".", NormalizeDiacritics([givenName]), [surname]))', data)
     assert len(out) == n and out.iloc[5] == "zoe.s5"
+
+
+def test_instr_documented_examples():
+    assert ev('InStr("The quick brown fox","quick")') == ["5"]
+    assert ev('InStr("repEated","e",3,vbBinaryCompare)') == ["7"]
+    assert ev('InStr("repEated","e",3,vbTextCompare)') == ["4"]
+
+
+def test_cbool_documented_example():
+    assert ev(
+        "CBool([attribute1] = [attribute2])", attribute1=["a", "a"], attribute2=["a", "b"]
+    ) == ["True", "False"]
+
+
+def test_convert_to_base64_and_utf8_hex_documented_examples():
+    assert ev('ConvertToBase64("Hello world!")') == ["SABlAGwAbABvACAAdwBvAHIAbABkACEA"]
+    assert ev('ConvertToUTF8Hex("Hello world!")') == ["48656C6C6F20776F726C6421"]
