@@ -672,7 +672,7 @@ class _Builder:
             frame[col] = frame[col].astype("str")
         return frame
 
-    def members_at(self, phase: int, live_ids: pd.Index | None = None) -> pd.DataFrame:
+    def members_at(self, phase: int) -> pd.DataFrame:
         rows = self.mem_rows[(self.mem_rows["start"] <= phase) & (phase < self.mem_rows["end"])]
         member = rows["member"].to_numpy()
         keys = list(GROUPS)
@@ -715,7 +715,6 @@ class _Builder:
         """Per final user: direct/group_direct/nested flags and the SingleAppRoleAssignment role,
         straight from the construction rows (not from the tenant tables)."""
         n = self.n
-        keys = list(GROUPS)
         a = self.asg_rows[(self.asg_rows["start"] <= FINAL) & (FINAL < self.asg_rows["end"])]
         m = self.mem_rows[(self.mem_rows["start"] <= FINAL) & (FINAL < self.mem_rows["end"])]
         self.f_direct = np.zeros(n, bool)
@@ -746,7 +745,6 @@ class _Builder:
             direct = users_m[users_m["group_id"] == self.gid[key]]["member"].to_numpy()
             allm = users_m[users_m["group_id"].isin(below)]["member"].to_numpy()
             self.cand_sets[GROUPS[key][0]] = (np.unique(allm), np.unique(direct))
-        del keys
 
     # -------------------------------------------------------------- Zoom side
     def _zrow(
