@@ -225,7 +225,7 @@ class ZoomSource:
         # enough pages in flight to use the label's rate at the latency seen on page 1
         # (more would only queue at the server), at most ``concurrency``
         rate = self.limiters["medium"].rate
-        in_flight = max(2, min(self.concurrency, math.ceil(rate * elapsed * 1.5)))
+        in_flight = max(4, min(self.concurrency, math.ceil(rate * elapsed * 3)))
         sem = asyncio.Semaphore(in_flight)
 
         async def one(s: int):
