@@ -68,7 +68,7 @@ def configure_logging(
 
     progress.configure(quiet=quiet or json_logs)
     level = logging.DEBUG if debug else logging.WARNING if quiet else logging.INFO
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _StderrHandler()
     handler.addFilter(SecretFilter())
     if json_logs:
         handler.setFormatter(progress.JsonFormatter())
@@ -78,6 +78,21 @@ def configure_logging(
     root.handlers[:] = [handler]
     root.setLevel(level)
     root.propagate = False
+
+
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever ``sys.stderr`` is at emit time (papermill and pytest swap it)."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property
+    def stream(self):  # noqa: D102
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value) -> None:
+        pass
 
 
 def _register_areas() -> None:
