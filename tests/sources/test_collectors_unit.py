@@ -246,3 +246,24 @@ def test_refused_top_falls_back_to_default_page_size():
     assert len(items) == 2
     last = [r for r in fake.requests if r.url.path.endswith("/appRoleAssignedTo")][-1]
     assert "top" not in str(last.url)
+
+
+def test_pull_works_from_inside_a_running_loop(tmp_path):
+    """Notebooks run an event loop: pull() must still work there (it uses a thread)."""
+    from zoomaudit.pull import pull_async, run_sync
+
+    fake = Fake(n_users=40, n_zoom=30)
+
+    async def notebook_cell():
+        return run_sync(
+            pull_async(
+                settings(),
+                out=tmp_path,
+                policy=fast_policy(),
+                graph_transport=fake.transport(),
+                zoom_transport=fake.transport(),
+            )
+        )
+
+    path = asyncio.run(notebook_cell())
+    assert path.parent == tmp_path and (path / "manifest.json").is_file()
