@@ -39,7 +39,7 @@ def register(app: typer.Typer) -> None:
         from zoomaudit.pull import pull
 
         settings = Settings.from_env()
-        groups = [g for item in (candidate_groups or []) for g in item.split(",") if g.strip()]
+        groups = [g for g in (candidate_groups or []) if g.strip()]  # names may hold commas
         path = pull(
             settings,
             out=out,

@@ -388,6 +388,8 @@ class GraphSource:
             key, flt = f"appId {s.app_id}", f"appId eq '{_q(s.app_id)}'"
         else:
             name = s.app_name or "Zoom"
+            if not s.app_name:
+                log.warning("ZOOMAUDIT_APP_ID/APP_NAME not set: looking for the app 'Zoom'")
             key, flt = f"display name {name!r}", f"displayName eq '{_q(name)}'"
         items, _ = await self.collect(
             "service_principals", "/servicePrincipals", {"$filter": flt, "$select": select}
