@@ -29,6 +29,12 @@ def register(app: typer.Typer) -> None:
             "--candidate-groups",
             help="Extra group (id or display name) whose members to record; repeat for several.",
         ),
+        as_of: str = typer.Option(
+            None,
+            "--as-of",
+            help="End of the log/activity window as an ISO time (default now; for a demo "
+            "tenant whose clock is elsewhere).",
+        ),
         allow_incomplete: bool = typer.Option(
             False,
             "--allow-incomplete",
@@ -47,6 +53,7 @@ def register(app: typer.Typer) -> None:
             sources=tuple(s for s in sources.split(",") if s.strip()),
             candidate_groups=tuple(g.strip() for g in groups),
             allow_incomplete=allow_incomplete,
+            now=_as_of(as_of),
         )
         typer.echo(str(path))
 
@@ -117,3 +124,17 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"{mark}  {r.service:<5}  {r.check:<{width}}  {r.detail}")
         if any(not r.ok and r.required for r in results):
             raise typer.Exit(1)
+
+
+def _as_of(value: str | None):
+    from datetime import UTC, datetime
+
+    from zoomaudit.errors import ConfigError
+
+    if not value:
+        return None
+    try:
+        when = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise ConfigError(f"--as-of {value!r} is not an ISO date/time") from None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)

@@ -26,10 +26,13 @@ def run(env: dict, *args: str) -> subprocess.CompletedProcess:
 
 def test_pull_prints_the_snapshot_path_last_and_snapshots_lists_it(make_emulator, tmp_path):
     emu = make_emulator(users=80, seed=2)
-    out = run(emu.env(), "pull", "--out", str(tmp_path), "--since", "7")
+    as_of = emu.state.clock.now().isoformat()
+    out = run(emu.env(), "pull", "--out", str(tmp_path), "--since", "7", "--as-of", as_of)
     assert out.returncode == 0, out.stderr
     path = Path(out.stdout.strip().splitlines()[-1])
     assert path.parent == tmp_path and (path / "manifest.json").is_file()
+    manifest = json.loads((path / "manifest.json").read_text())
+    assert manifest["options"]["window_end"].startswith(as_of[:19])
     listed = run(emu.env(), "snapshots", "--data", str(tmp_path), "--as-json")
     row = json.loads(listed.stdout.strip().splitlines()[-1])
     assert row["id"] == path.name and row["complete"] is True
