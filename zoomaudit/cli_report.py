@@ -108,19 +108,25 @@ def register(app: typer.Typer) -> None:
         users: int = typer.Option(3000, "--users", help="Users in the demo tenant."),
         seed: int = typer.Option(7, "--seed", help="Seed of the synthetic tenant."),
         data_dir: Path = typer.Option(
-            None, "--data-dir", help="Snapshot folder (default: data/demo/snapshots)."
+            None,
+            "--data-dir",
+            help="Snapshot folder (default: a new data/demo/<UTC time>/snapshots per run, so "
+            "the trends report compares this run's two snapshots only).",
         ),
         out: Path = typer.Option(None, "--out", help="Reports folder (default: reports/)."),
         jobs: int = typer.Option(2, "--jobs", "-j", min=1, help="Notebooks run in parallel."),
     ) -> None:
         """Emulated tenant -> pull -> snapshot -> all reports, twice (with changes between)."""
+        from datetime import UTC, datetime
+
         from zoomaudit import demo
         from zoomaudit.config import PROJECT_ROOT
 
+        run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
         index = demo.run(
             users=users,
             seed=seed,
-            data_dir=data_dir or PROJECT_ROOT / "data" / "demo" / "snapshots",
+            data_dir=data_dir or PROJECT_ROOT / "data" / "demo" / run_id / "snapshots",
             reports_dir=out or PROJECT_ROOT / "reports",
             jobs=jobs,
             echo=typer.echo,

@@ -6,7 +6,7 @@ Steps:
 1. start the emulator (Graph + Zoom on 127.0.0.1) with a synthetic tenant of a few thousand
    users in which every planted situation is present;
 2. pull it with :func:`zoomaudit.pull.pull` (the same code as a real pull) into
-   ``data/demo/snapshots``; write a small wave configuration for the rollout notebook;
+   ``data/demo/<run>/snapshots``; write a small wave configuration for the rollout notebook;
 3. run every report notebook into ``reports/<snapshot_id>/``;
 4. change the tenant as an identity team would (assign the pilot wave, disable a few people,
    move some to another department), let the emulated provisioning service run a cycle, pull
@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pandas as pd
@@ -55,11 +55,16 @@ def run(
     data_dir.mkdir(parents=True, exist_ok=True)
     began = time.perf_counter()
     summaries = []
-    with Emulator(users=users, seed=seed) as emu:
+    from zoomaudit.emulator.generate import generate_tenant
+
+    # The demo tenant lives "now", so report dates read naturally; pulls are stamped with the
+    # emulator's clock (which the demo moves forward between the two runs).
+    tenant = generate_tenant(users, seed, now=datetime.now(UTC).replace(microsecond=0))
+    with Emulator(tenant=tenant) as emu:
         settings = Settings.from_env(emu.env(), dotenv=None, use_keyring=False)
         settings = settings.with_overrides(data_dir=data_dir, reports_dir=Path(reports_dir))
         echo(f"emulator: {users} users on 127.0.0.1 (graph {emu.port('graph')})")
-        first = pull.pull(settings, out=data_dir)
+        first = pull.pull(settings, out=data_dir, now=emu.state.clock.now())
         echo(f"snapshot 1: {first}")
         params = demo_params(first, data_dir.parent)
         summaries.append(_report(report, first, data_dir, reports_dir, params, settings, jobs))
@@ -67,7 +72,7 @@ def run(
 
         change_tenant(emu.tenant, emu.state.clock.now(), pilot_users(first))
         emu.state.clock.advance(3600)
-        second = pull.pull(settings, out=data_dir)
+        second = pull.pull(settings, out=data_dir, now=emu.state.clock.now())
         echo(f"snapshot 2: {second}")
         summaries.append(_report(report, second, data_dir, reports_dir, params, settings, jobs))
     echo(f"demo finished in {time.perf_counter() - began:.0f} s")

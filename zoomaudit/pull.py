@@ -91,8 +91,9 @@ def pull(
         policy: retry policy (tests pass short delays).
         graph_credential: an async TokenCredential overriding the one settings select.
         activities: also read Zoom's sign-in activity report (skipped if not permitted).
-        now: the end of the log/report windows (default: the local clock; tests pass the
-            emulator's clock).
+        now: the as-of time: end of the log/report windows and the snapshot's ``taken_at``
+            (default: the local clock; the demo and tests pass the emulator's clock, so
+            "days since last login" means the same on both sides).
 
     Returns:
         The path of the new snapshot directory.
@@ -178,6 +179,8 @@ async def pull_async(
         "source": "api",
         "kit_version": __version__,
         "sources": list(sources),
+        # taken_at is the as-of time (``now``, default the clock); pulled_at is always the clock
+        "pulled_at": datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
         "options": {
             "since_days": since_days,
             "window_end": (now or datetime.now(UTC)).isoformat(),
@@ -188,7 +191,7 @@ async def pull_async(
         "queries": {},
         "unavailable": {},
     }
-    with SnapshotWriter(data_dir, label) as writer:
+    with SnapshotWriter(data_dir, label, taken_at=now) as writer:
         bars = {s: progress.bar(None, f"{s} pages", unit="pages") for s in sources}
 
         def sink_for(source: str):
