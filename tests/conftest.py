@@ -18,16 +18,35 @@ import os
 
 import pytest
 
+#: switches for the test run itself, not settings of the kit: kept
+TEST_SWITCHES = {"ZOOMAUDIT_REQUIRE_BROWSER", "ZOOMAUDIT_LIVE"}
+
 
 @pytest.fixture(autouse=True)
-def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+def clean_env(monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> None:
+    if request.node.get_closest_marker("live"):
+        return  # live-tenant tests read the real settings (they skip without them)
     for name in list(os.environ):
+        if name in TEST_SWITCHES:
+            continue
         if name.startswith("ZOOMAUDIT_") or name in (
             "AZURE_AUTHORITY_HOST",
             "AZURE_CLIENT_SECRET",
         ):
             monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("ZOOMAUDIT_NO_KEYRING", "1")
+
+
+@pytest.fixture(autouse=True)
+def reset_cli_logging():
+    """A CLI run in-process configures the ``zoomaudit`` logger; undo it after each test."""
+    yield
+    import logging
+
+    logger = logging.getLogger("zoomaudit")
+    logger.handlers.clear()
+    logger.setLevel(logging.NOTSET)
+    logger.propagate = True
 
 
 @pytest.fixture

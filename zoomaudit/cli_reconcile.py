@@ -12,18 +12,13 @@ import typer
 
 
 def _resolve_snapshot(spec: str, *, allow_incomplete: bool):
-    """A snapshot path, or "latest" under ``Settings.data_dir``."""
+    """A snapshot folder, an id under ``Settings.data_dir``, or "latest"."""
     from zoomaudit import snapshot as snap
-    from zoomaudit.errors import SnapshotError
+    from zoomaudit.config import Settings
 
-    if spec == "latest":
-        from zoomaudit.config import Settings
-
-        return snap.latest(Settings.from_env().data_dir, allow_incomplete=allow_incomplete)
-    path = Path(spec)
-    if not path.exists():
-        raise SnapshotError(f"snapshot {spec} does not exist")
-    return snap.load(path, allow_incomplete=allow_incomplete)
+    return snap.open_snapshot(
+        spec, Settings.from_env().data_dir, allow_incomplete=allow_incomplete
+    )
 
 
 def register(app: typer.Typer) -> None:

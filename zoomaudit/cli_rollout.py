@@ -19,17 +19,9 @@ rollout_app = typer.Typer(
 
 
 def _snapshot(spec: str, allow_incomplete: bool = False):
-    from zoomaudit import snapshot as snap
-    from zoomaudit.errors import SnapshotError
+    from zoomaudit.cli_reconcile import _resolve_snapshot
 
-    if spec == "latest":
-        from zoomaudit.config import Settings
-
-        return snap.latest(Settings.from_env().data_dir, allow_incomplete=allow_incomplete)
-    path = Path(spec)
-    if not path.exists():
-        raise SnapshotError(f"snapshot {spec} does not exist")
-    return snap.load(path, allow_incomplete=allow_incomplete)
+    return _resolve_snapshot(spec, allow_incomplete=allow_incomplete)
 
 
 @rollout_app.command("plan")

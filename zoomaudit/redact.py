@@ -261,16 +261,9 @@ def redact_params(params: dict, key: str) -> dict:
 
 def write_snapshot(snap: Snapshot, dest: Path) -> Path:
     """Write ``snap`` (manifest, tables, schemas; never raw payloads) as a snapshot folder."""
-    dest.mkdir(parents=True, exist_ok=True)
-    (dest / "tables").mkdir(exist_ok=True)
-    for name, frame in snap.tables.items():
-        frame.to_parquet(dest / "tables" / f"{name}.parquet", index=False)
-    if snap.schemas:
-        (dest / "schema").mkdir(exist_ok=True)
-        for name, doc in snap.schemas.items():
-            (dest / "schema" / f"{name}.json").write_text(json.dumps(doc), encoding="utf-8")
-    (dest / "manifest.json").write_text(json.dumps(snap.manifest, indent=1), encoding="utf-8")
-    return dest
+    from zoomaudit.snapshot import save
+
+    return save(snap, dest)
 
 
 def redacted_copies(

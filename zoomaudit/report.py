@@ -78,20 +78,7 @@ def data_folder(data_dir: Path | str = "") -> Path:
 
 def snapshot_dirs(data_dir: Path | str) -> list[Path]:
     """Snapshot directories under ``data_dir`` (those holding a manifest), oldest first."""
-    data_dir = data_folder(data_dir)
-    if not data_dir.is_dir():
-        return []
-    found = []
-    for path in data_dir.iterdir():
-        manifest = path / "manifest.json"
-        if path.is_dir() and manifest.is_file():
-            try:
-                meta = json.loads(manifest.read_text(encoding="utf-8"))
-            except ValueError:
-                continue
-            found.append((str(meta.get("taken_at", "")), path.name, path, meta))
-    found.sort(key=lambda item: (item[0], item[1]))
-    return [path for _, _, path, _ in found]
+    return [info.path for info in snapshot_mod.list_snapshots(data_folder(data_dir))]
 
 
 def resolve_snapshot(spec: str | Path, data_dir: Path | str) -> Path:
@@ -99,21 +86,7 @@ def resolve_snapshot(spec: str | Path, data_dir: Path | str) -> Path:
 
     "latest" is the most recent *complete* snapshot under ``data_dir``.
     """
-    spec = str(spec)
-    data_dir = data_folder(data_dir)
-    if spec == "latest":
-        complete = [p for p in snapshot_dirs(data_dir) if _manifest(p).get("complete", False)]
-        if not complete:
-            raise SnapshotError(
-                f"no complete snapshot in {data_dir}; run `zoomaudit pull` first or name one"
-            )
-        return complete[-1]
-    path = Path(spec).expanduser()
-    if (path / "manifest.json").is_file():
-        return path
-    if (Path(data_dir) / spec / "manifest.json").is_file():
-        return Path(data_dir) / spec
-    raise SnapshotError(f"snapshot {spec!r} not found (neither a folder nor an id in {data_dir})")
+    return snapshot_mod.resolve(spec, data_folder(data_dir))
 
 
 def _manifest(path: Path) -> dict:

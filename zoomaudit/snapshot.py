@@ -368,3 +368,53 @@ def latest(data_dir: Path | str, *, allow_incomplete: bool = False) -> Snapshot:
             "run `zoomaudit pull` first"
         )
     return load(candidates[-1].path, allow_incomplete=allow_incomplete)
+
+
+def resolve(spec: str | Path, data_dir: Path | str, *, allow_incomplete: bool = False) -> Path:
+    """The snapshot directory ``spec`` names: a folder, an id under ``data_dir``, or "latest".
+
+    "latest" is the most recent complete snapshot (any snapshot with ``allow_incomplete``).
+    """
+    spec = str(spec)
+    if spec == "latest":
+        found = [s for s in list_snapshots(data_dir) if s.complete or allow_incomplete]
+        if not found:
+            raise SnapshotError(
+                f"no {'' if allow_incomplete else 'complete '}snapshot under {data_dir}; "
+                "run `zoomaudit pull` first or name one"
+            )
+        return found[-1].path
+    path = Path(spec).expanduser()
+    if (path / "manifest.json").is_file():
+        return path
+    if (Path(data_dir) / spec / "manifest.json").is_file():
+        return Path(data_dir) / spec
+    raise SnapshotError(f"snapshot {spec!r} not found (neither a folder nor an id in {data_dir})")
+
+
+def open_snapshot(
+    spec: str | Path, data_dir: Path | str, *, allow_incomplete: bool = False
+) -> Snapshot:
+    """Load the snapshot ``spec`` names (see :func:`resolve`)."""
+    return load(
+        resolve(spec, data_dir, allow_incomplete=allow_incomplete),
+        allow_incomplete=allow_incomplete,
+    )
+
+
+def save(snap: Snapshot, dest: Path | str) -> Path:
+    """Write an in-memory snapshot (manifest, tables, schemas; no raw pages) as a folder.
+
+    For derived snapshots (redacted copies, offline imports, fixtures), not for pulls: a pull
+    writes through :class:`SnapshotWriter`, atomically and with its raw payloads.
+    """
+    dest = Path(dest)
+    (dest / "tables").mkdir(parents=True, exist_ok=True)
+    for name, frame in snap.tables.items():
+        frame.to_parquet(dest / "tables" / f"{name}.parquet", index=False)
+    if snap.schemas:
+        (dest / "schema").mkdir(exist_ok=True)
+        for name, doc in snap.schemas.items():
+            (dest / "schema" / f"{name}.json").write_text(json.dumps(doc), encoding="utf-8")
+    (dest / "manifest.json").write_text(json.dumps(snap.manifest, indent=1), encoding="utf-8")
+    return dest

@@ -15,6 +15,7 @@ from zoomaudit.errors import ConfigError, LookupFailedError, ReportError
 from zoomaudit.explain import explain
 from zoomaudit.findings_io import write_findings
 from zoomaudit.reconcile import reconcile
+from zoomaudit.snapshot import Snapshot
 
 
 def small():
@@ -152,15 +153,14 @@ def test_provlogs_normalises_prefixes_and_groups_with_cause():
     assert not provlogs.CATALOGUE["error_code"].duplicated().any()
 
 
-def test_cli_reconcile_writes_findings_and_prints_counts(tmp_path, monkeypatch):
+def test_cli_reconcile_writes_findings_and_prints_counts(tmp_path):
     from zoomaudit import snapshot as snap_mod
     from zoomaudit.cli import app
 
     s = small()
-    monkeypatch.setattr(snap_mod, "load", lambda path, allow_incomplete=False: s)
-    (tmp_path / "snap").mkdir()
+    path = snap_mod.save(s, tmp_path / "snap")
     out = tmp_path / "f.csv"
-    res = CliRunner().invoke(app, ["reconcile", str(tmp_path / "snap"), "--out", str(out)])
+    res = CliRunner().invoke(app, ["reconcile", str(path), "--out", str(out)])
     assert res.exit_code == 0, res.output
     assert "in_sync" in res.output and out.is_file()
     assert len(pd.read_csv(out)) == len(reconcile(s).findings)
@@ -170,18 +170,16 @@ def test_cli_reconcile_latest_uses_the_data_dir(tmp_path, monkeypatch):
     from zoomaudit import snapshot as snap_mod
     from zoomaudit.cli import app
 
-    seen = {}
-
-    def fake_latest(data_dir, allow_incomplete=False):
-        seen["dir"] = data_dir
-        return small()
-
-    monkeypatch.setattr(snap_mod, "latest", fake_latest)
-    monkeypatch.setenv("ZOOMAUDIT_DATA_DIR", str(tmp_path / "data"))
+    s = small()
+    data = tmp_path / "data"
+    older = Snapshot.from_tables({}, taken_at="2026-01-01T00:00:00Z", id="older")
+    snap_mod.save(older, data / "older")
+    snap_mod.save(s, data / "newer")
+    monkeypatch.setenv("ZOOMAUDIT_DATA_DIR", str(data))
     out = tmp_path / "f.parquet"
     res = CliRunner().invoke(app, ["reconcile", "latest", "--out", str(out)])
     assert res.exit_code == 0, res.output
-    assert out.is_file() and "dir" in seen
+    assert len(pd.read_parquet(out)) == len(reconcile(s).findings) > 0
 
 
 def test_cli_reconcile_missing_snapshot_is_one_clear_error(tmp_path):
