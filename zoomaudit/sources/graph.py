@@ -30,7 +30,15 @@ from zoomaudit.errors import (
     PermissionDeniedError,
     SourceError,
 )
-from zoomaudit.sources.http import RateLimiter, RetryPolicy, Stats, error_text, fetch_json
+from zoomaudit.sources.http import (
+    RateLimiter,
+    RetryPolicy,
+    Stats,
+    error_text,
+    fetch_json,
+    read_only_client,
+    writes_delegated,
+)
 
 log = logging.getLogger("zoomaudit.sources.graph")
 
@@ -146,11 +154,14 @@ class GraphSource:
             import ssl
 
             verify = ssl.create_default_context(cafile=str(settings.ca_bundle))
-        http = httpx.AsyncClient(
-            timeout=httpx.Timeout(policy.timeout, connect=min(30.0, policy.timeout)),
-            verify=verify,
+        # read-only: writes only through zoomaudit.apply's WriteGuard; $batch of GETs allowed
+        http = read_only_client(
+            policy,
             transport=transport,
-            limits=httpx.Limits(max_connections=20, max_keepalive_connections=20),
+            verify=verify,
+            max_connections=20,
+            allow_writes=writes_delegated(transport),
+            batch_reads=settings.graph_url,
         )
         self._http = http
         auth = AzureIdentityAuthenticationProvider(self.credential, scopes=GRAPH_SCOPES)

@@ -31,7 +31,13 @@ from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 import httpx
 import orjson
 
-from zoomaudit.errors import MalformedResponseError, ServiceError, SourceError, ThrottledError
+from zoomaudit.errors import (
+    MalformedResponseError,
+    ServiceError,
+    SourceError,
+    ThrottledError,
+    ZoomAuditError,
+)
 from zoomaudit.secrets import scrub
 
 log = logging.getLogger("zoomaudit.sources")
@@ -198,6 +204,105 @@ class RateLimiter:
         """Slow down after a 429 (and drop the banked burst)."""
         self.rate = max(self.floor, self.rate * factor)
         self.tokens = min(self.tokens, 0.0)
+
+
+# ---------------------------------------------------------------------------- read-only guard
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+class WriteRefusedError(ZoomAuditError):
+    """A kit HTTP client was asked to send a state-changing request it may not send."""
+
+
+def _endpoint(url: httpx.URL | str) -> tuple[str, str, int | None, str]:
+    url = httpx.URL(url)
+    return url.scheme, url.host, url.port, url.path.rstrip("/")
+
+
+class ReadOnlyGuard:
+    """An httpx ``request`` event hook that refuses every non-GET request.
+
+    Hooks run for every request the client sends (redirects, env proxies and transports
+    swapped in by middleware included), before anything leaves the process.
+
+    Args:
+        allow_writes: let every method through. Only ``zoomaudit.apply`` enables this, and only
+            by handing the collectors its own route-checking ``WriteGuard`` transport (see
+            :func:`writes_delegated`).
+        allow: ``(method, url)`` exceptions, matched on scheme, host, port and path (query
+            ignored), e.g. Zoom's OAuth token endpoint (a POST).
+        batch_reads: allow ``POST <base>/$batch`` when every request inside it is a GET
+            (Graph JSON batching of reads).
+    """
+
+    def __init__(
+        self,
+        *,
+        allow_writes: bool = False,
+        allow: tuple[tuple[str, str], ...] = (),
+        batch_reads: str | None = None,
+    ):
+        self.allow_writes = allow_writes
+        self.allow = frozenset((m.upper(), _endpoint(u)) for m, u in allow)
+        self.batch = _endpoint(batch_reads.rstrip("/") + "/$batch") if batch_reads else None
+
+    async def __call__(self, request: httpx.Request) -> None:
+        method = request.method.upper()
+        if method in READ_METHODS or self.allow_writes:
+            return
+        where = _endpoint(request.url)
+        if (method, where) in self.allow:
+            return
+        if method == "POST" and where == self.batch and await _batch_is_reads(request):
+            return
+        raise WriteRefusedError(
+            f"refused {method} {safe_url(str(request.url))}: the kit's collector clients are "
+            "read-only (only rollout apply/rollback with --apply may write)"
+        )
+
+
+async def _batch_is_reads(request: httpx.Request) -> bool:
+    try:
+        body = orjson.loads(await request.aread())
+        requests = body["requests"]
+        return bool(requests) and all(str(r.get("method", "")).upper() == "GET" for r in requests)
+    except (orjson.JSONDecodeError, TypeError, KeyError, AttributeError):
+        return False
+
+
+def writes_delegated(transport: httpx.AsyncBaseTransport | None) -> bool:
+    """True when ``transport`` is ``zoomaudit.apply.WriteGuard`` (the only place that may
+    write: it checks the method and route itself and refuses unless built with --apply)."""
+    if transport is None:
+        return False
+    from zoomaudit.apply import WriteGuard
+
+    return isinstance(transport, WriteGuard)
+
+
+def read_only_client(
+    policy: RetryPolicy,
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+    verify: object = True,
+    max_connections: int = 20,
+    allow_writes: bool = False,
+    allow: tuple[tuple[str, str], ...] = (),
+    batch_reads: str | None = None,
+) -> httpx.AsyncClient:
+    """The kit's ``httpx.AsyncClient``: timeouts from ``policy``, keep-alive pool of
+    ``max_connections`` and a :class:`ReadOnlyGuard` (writes refused unless ``allow_writes``
+    or listed in ``allow``)."""
+    guard = ReadOnlyGuard(allow_writes=allow_writes, allow=allow, batch_reads=batch_reads)
+    return httpx.AsyncClient(
+        timeout=httpx.Timeout(policy.timeout, connect=min(30.0, policy.timeout)),
+        verify=verify,
+        transport=transport,
+        limits=httpx.Limits(
+            max_connections=max_connections, max_keepalive_connections=max_connections
+        ),
+        event_hooks={"request": [guard]},
+    )
 
 
 @dataclass

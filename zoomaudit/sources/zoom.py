@@ -26,7 +26,14 @@ import httpx
 from zoomaudit.auth import ZoomAuth
 from zoomaudit.config import Settings
 from zoomaudit.errors import AuthenticationError, PermissionDeniedError, SourceError
-from zoomaudit.sources.http import RateLimiter, RetryPolicy, Stats, error_text, fetch_json
+from zoomaudit.sources.http import (
+    RateLimiter,
+    RetryPolicy,
+    Stats,
+    error_text,
+    fetch_json,
+    read_only_client,
+)
 
 log = logging.getLogger("zoomaudit.sources.zoom")
 
@@ -73,10 +80,12 @@ class ZoomSource:
         self.rest_page_size = rest_page_size
         self.concurrency = concurrency
         self.max_passes = max_passes
-        self.client = httpx.AsyncClient(
-            timeout=httpx.Timeout(policy.timeout, connect=min(30.0, policy.timeout)),
+        # read-only: the only POST allowed is the S2S OAuth token request
+        self.client = read_only_client(
+            policy,
             transport=transport,
-            limits=httpx.Limits(max_connections=32, max_keepalive_connections=32),
+            max_connections=32,
+            allow=(("POST", settings.zoom_oauth_url),),
         )
         self.auth = ZoomAuth(settings, self.client)
         limits = RATE_LIMITS[settings.zoom_plan.lower()]
