@@ -179,6 +179,7 @@ class ZoomAuth:
         self.renew_before = renew_before
         self._token: str | None = None
         self._expires = 0.0
+        self._margin = renew_before
         self._lock = asyncio.Lock()
         self.fetched = 0
         register(*settings.secret_values())
@@ -197,10 +198,10 @@ class ZoomAuth:
         return bool(self.settings.zoom_token)
 
     async def token(self) -> str:
-        if self._token and time.monotonic() < self._expires - self.renew_before:
+        if self._token and time.monotonic() < self._expires - self._margin:
             return self._token
         async with self._lock:
-            if self._token and time.monotonic() < self._expires - self.renew_before:
+            if self._token and time.monotonic() < self._expires - self._margin:
                 return self._token
             await self._fetch()
             return self._token  # type: ignore[return-value]
@@ -243,12 +244,29 @@ class ZoomAuth:
                 status=resp.status_code,
                 url=s.zoom_oauth_url,
             )
-        body = orjson.loads(resp.content)
-        token = body["access_token"]
+        try:
+            body = orjson.loads(resp.content)
+            token = body["access_token"] if isinstance(body, dict) else None
+        except (orjson.JSONDecodeError, KeyError):
+            token = None
+        if not token or not isinstance(token, str):
+            raise AuthenticationError(
+                f"the Zoom token endpoint {s.zoom_oauth_url} answered HTTP 200 without an "
+                "access_token (a proxy or captive portal in the way?); check the OAuth URL",
+                status=resp.status_code,
+                url=s.zoom_oauth_url,
+            )
         register(token)
+        try:
+            lifetime = float(body.get("expires_in") or 3600)
+        except (TypeError, ValueError):
+            lifetime = 3600.0
         self._token = token
-        self._expires = time.monotonic() + float(body.get("expires_in", 3600))
-        self.scopes = str(body.get("scope", "")).split() or None
+        self._expires = time.monotonic() + lifetime
+        # renew ``renew_before`` s ahead, but never so early that a short-lived token
+        # (expires_in under a minute) counts as stale at once and is fetched per request
+        self._margin = min(self.renew_before, lifetime / 2)
+        self.scopes = str(body.get("scope") or "").split() or None
         self.fetched += 1
 
 

@@ -7,6 +7,16 @@ counts (``@odata.count``, SCIM ``totalResults``, REST ``total_records``) are com
 rows received after de-duplicating by id; a persistent mismatch raises
 :class:`~zoomaudit.errors.IncompleteDataError` (or, with ``allow_incomplete``, writes a snapshot
 marked ``complete: false``).
+
+Counts in the manifest: ``counts`` (per table) and ``collections`` (per collection that feeds a
+table) record ``expected`` and ``received``. ``expected`` is what the service announced, and
+only that: where it announced nothing (Graph without ``@odata.count`` because the
+``ConsistencyLevel`` advanced query was not honoured, SCIM without ``totalResults``, REST
+without ``total_records``, or collections that have no count at all such as provisioning logs
+and app role assignments), ``expected`` is ``null`` and a ``reason`` (per collection) /
+``unverified`` (per table) says why. ``complete`` reflects only *verified* mismatches (an
+announced count that differs from the rows received, or a listing that kept changing); an
+unverifiable count does not make a snapshot incomplete, it is recorded as unverified.
 """
 
 from __future__ import annotations
@@ -40,22 +50,31 @@ class _Counts:
         self.parts: dict[str, dict] = {}
         self.problems: list[str] = []
 
-    def add(self, table: str, part: str, expected: int | None, received: int) -> None:
-        self.parts[f"{table}.{part}" if part else table] = {
-            "table": table,
-            "expected": expected,
-            "received": received,
-        }
+    def add(
+        self, table: str, part: str, expected: int | None, received: int, reason: str = ""
+    ) -> None:
+        """Record one collection; ``reason`` says why ``expected`` is None (unverifiable)."""
+        entry: dict = {"table": table, "expected": expected, "received": received}
+        if expected is None:
+            entry["reason"] = reason or "the service announced no count"
+        self.parts[f"{table}.{part}" if part else table] = entry
 
     def tables(self) -> dict[str, dict]:
         out: dict[str, dict] = {}
         for value in self.parts.values():
             t = out.setdefault(value["table"], {"expected": 0, "received": 0})
             t["received"] += value["received"]
-            if t["expected"] is not None:
-                t["expected"] = (
-                    None if value["expected"] is None else t["expected"] + value["expected"]
-                )
+            if value["expected"] is None:
+                t["expected"] = None
+                reasons = t.setdefault("_reasons", [])
+                if value["reason"] not in reasons:
+                    reasons.append(value["reason"])
+            elif t["expected"] is not None:
+                t["expected"] += value["expected"]
+        for t in out.values():
+            reasons = t.pop("_reasons", None)
+            if reasons:
+                t["unverified"] = "; ".join(reasons)
         return out
 
     def mismatches(self) -> list[str]:
@@ -350,8 +369,8 @@ async def _entra(
 
     def build_tables() -> None:  # CPU work: off the event loop, other requests go on
         deleted_unique = list({str(u.get("id")): u for u in deleted}.values())
-        counts.add("entra_users", "users", n_users, len(users_frame))
-        counts.add("entra_users", "deleted", n_deleted, len(deleted_unique))
+        counts.add("entra_users", "users", n_users, len(users_frame), NO_ODATA_COUNT)
+        counts.add("entra_users", "deleted", n_deleted, len(deleted_unique), NO_ODATA_COUNT)
         deleted_frame = convert.entra_users(deleted_unique, soft_deleted=True)
 
         writer.table(
@@ -363,20 +382,33 @@ async def _entra(
         writer.table("entra_app", convert.entra_app(sp))
         writer.table("entra_app_roles", convert.entra_app_roles(sp))
         assign_unique = list({str(a.get("id")): a for a in assignments}.values())
-        counts.add("entra_assignments", "", n_assign, len(assign_unique))
+        counts.add(
+            "entra_assignments",
+            "",
+            n_assign,
+            len(assign_unique),
+            "appRoleAssignedTo is read without $count (an advanced query there)",
+        )
         writer.table("entra_assignments", convert.entra_assignments(assign_unique))
-        assigned_ids = {
-            str(a.get("principalId")) for a in assign_unique if a.get("principalType") == "Group"
+        # ids are compared case-insensitively (GUIDs); the group object's own id is recorded
+        assigned_keys = {
+            str(a.get("principalId")).lower()
+            for a in assign_unique
+            if str(a.get("principalType", "")).lower() == "group"
         }
         candidate_ids = {str(gr["id"]) for gr, is_candidate in groups if is_candidate}
         group_objects = list({str(gr["id"]): gr for gr, _ in groups}.values())
+        assigned_ids = {
+            str(gr["id"]) for gr in group_objects if str(gr["id"]).lower() in assigned_keys
+        }
+        _classify_members(members, users_frame, group_objects)
         writer.table(
             "entra_groups",
             convert.entra_groups(group_objects, assigned=assigned_ids, candidate=candidate_ids),
         )
         member_frames = [convert.entra_group_members(gid, d, t) for gid, (d, t) in members.items()]
         for gid, (expected, received) in member_counts.items():
-            counts.add("entra_group_members", gid, expected, received)
+            counts.add("entra_group_members", gid, expected, received, NO_ODATA_COUNT)
         writer.table(
             "entra_group_members",
             pd.concat(member_frames, ignore_index=True)
@@ -384,7 +416,9 @@ async def _entra(
             else convert.entra_group_members("", [], []),
         )
         events = list({str(e.get("id")): e for e in logs}.values())
-        counts.add("provisioning_events", "", None, len(events))
+        counts.add(
+            "provisioning_events", "", None, len(events), "Graph publishes no count for these"
+        )
         writer.table("provisioning_events", convert.provisioning_events(events))
         writer.table("sync_jobs", convert.sync_jobs(jobs))
         mappings, scopes = [], []
@@ -409,17 +443,49 @@ async def _entra(
     durations["entra"] = round(time.monotonic() - t0, 3)
 
 
+NO_ODATA_COUNT = (
+    "Graph sent no @odata.count (the ConsistencyLevel: eventual advanced query was not "
+    "honoured); the row count could not be verified"
+)
+
+
+def _classify_members(members: dict, users_frame: pd.DataFrame, groups: list[dict]) -> None:
+    """Tag members Graph sent without ``@odata.type`` (bare directoryObjects): ids found in
+    /users are users, ids of groups we read are groups; others stay unknown (NA)."""
+    untyped = [
+        item
+        for direct, transitive in members.values()
+        for item in (*direct, *transitive)
+        if not item.get("@odata.type")
+    ]
+    if not untyped:
+        return
+    user_ids = set(users_frame["entra_id"].dropna().astype(str).str.lower())
+    group_ids = {str(gr.get("id")).lower() for gr in groups}
+    for item in untyped:
+        key = str(item.get("id")).lower()
+        if key in user_ids:
+            item["@odata.type"] = "#microsoft.graph.user"
+        elif key in group_ids:
+            item["@odata.type"] = "#microsoft.graph.group"
+
+
 async def _groups(g, sp_id: str, candidate_refs: tuple[str, ...]):
     """Assignments, then assigned + candidate groups with direct and transitive members."""
     assignments, n_assign = await g.assignments(sp_id)
-    assigned = [str(a["principalId"]) for a in assignments if a.get("principalType") == "Group"]
+    assigned = [
+        str(a["principalId"])
+        for a in assignments
+        if str(a.get("principalType", "")).lower() == "group"
+    ]
     # two at a time: these are few, and the users chain is the critical path
     sem = asyncio.Semaphore(2)
     resolved: list[tuple[dict, bool]] = []
 
     async def fetch_group(ref: str, is_candidate: bool):
         async with sem:
-            resolved.append((await g.group(ref), is_candidate))
+            # an assignment's principalId is an id (opaque: not necessarily a GUID)
+            resolved.append((await g.group(ref, by_id=not is_candidate), is_candidate))
 
     await asyncio.gather(
         *(fetch_group(r, False) for r in dict.fromkeys(assigned)),
@@ -475,7 +541,9 @@ async def _zoom(
     (scim, n_scim), *rest, plans, domains, acts = results
 
     def build_tables() -> None:  # CPU work: off the event loop, other requests go on
-        counts.add("zoom_scim_users", "", n_scim, len(scim))
+        counts.add(
+            "zoom_scim_users", "", n_scim, len(scim), "the SCIM ListResponse had no totalResults"
+        )
         if z.scim_inconsistent:
             counts.problems.append(
                 f"zoom_scim_users: the listing kept changing while it was read ({z.scim_passes} "
@@ -484,7 +552,7 @@ async def _zoom(
         writer.table("zoom_scim_users", convert.zoom_scim_users(scim))
         frames_ = []
         for status, (items, expected) in zip(("active", "inactive", "pending"), rest, strict=True):
-            counts.add("zoom_users", status, expected, len(items))
+            counts.add("zoom_users", status, expected, len(items), "Zoom sent no total_records")
             frames_.append(convert.zoom_users(items))
         writer.table("zoom_users", pd.concat(frames_, ignore_index=True))
         writer.table("zoom_plans", convert.zoom_plans(plans))

@@ -425,25 +425,52 @@ class GraphSource:
             f"/servicePrincipals/{quote(sp_id, safe='')}/appRoleAssignedTo",
             {"$top": 999},
         )
+        # GUIDs compare case-insensitively (ids may come back in another casing)
+        sp_key = str(sp_id).lower()
         items = [
             i
             for i in items
-            if not i.get("deletedDateTime") and str(i.get("resourceId", sp_id)) == str(sp_id)
+            if not i.get("deletedDateTime") and str(i.get("resourceId", sp_id)).lower() == sp_key
         ]
         return items, expected
 
-    async def group(self, ref: str) -> dict:
-        """A group by id, or by exact display name (several or none: LookupFailedError)."""
+    async def _group_by_id(self, ref: str) -> dict | None:
+        """GET /groups/{id}; None when Graph says there is no such object (404, or 400 for an
+        id it cannot parse)."""
+        url = self.url(f"/groups/{quote(ref, safe='')}", {"$select": ",".join(GROUP_SELECT)})
+        try:
+            return await self.get(url)
+        except PermissionDeniedError:
+            raise
+        except SourceError as exc:
+            if exc.status not in (400, 404):
+                raise
+            return None
+
+    async def group(self, ref: str, *, by_id: bool = False) -> dict:
+        """A group by id, or by exact display name (several or none: LookupFailedError).
+
+        Ids are opaque (an independent service need not use GUIDs): with ``by_id`` (a
+        principalId from an assignment) ``ref`` is only read as an id; otherwise a GUID is
+        tried as an id first and anything else as a display name, then as an id.
+        """
         select = ",".join(GROUP_SELECT)
-        if _GUID.match(ref):
-            try:
-                return await self.get(self.url(f"/groups/{ref}", {"$select": select}))
-            except SourceError as exc:
-                if exc.status != 404:
-                    raise
+        if by_id or _GUID.match(ref):
+            found = await self._group_by_id(ref)
+            if found is not None:
+                return found
+            if by_id:
+                raise LookupFailedError(
+                    f"the app is assigned to group {ref!r}, but Graph has no such group "
+                    "(deleted just now? replication delay?); pull again in a few minutes"
+                )
         items, _ = await self.collect(
             "groups", "/groups", {"$filter": f"displayName eq '{_q(ref)}'", "$select": select}
         )
+        if not items and not _GUID.match(ref) and not any(c.isspace() for c in ref):
+            found = await self._group_by_id(ref)
+            if found is not None:
+                return found
         if not items:
             raise LookupFailedError(f"no group with id or display name {ref!r} in the tenant")
         if len(items) > 1:
@@ -454,13 +481,38 @@ class GraphSource:
         return items[0]
 
     async def members(self, group_id: str, *, transitive: bool) -> tuple[list[dict], int | None]:
+        """Direct or transitive members (``@odata.count`` for transitive).
+
+        Graph tags each member with ``@odata.type``; where it does not (a bare
+        directoryObject), the groups among the members are asked for with the OData cast
+        ``/microsoft.graph.group`` and tagged ``#microsoft.graph.group``. Untagged members that
+        remain are classified by the caller (``pull``: ids found in /users are users).
+        """
         rel = "transitiveMembers" if transitive else "members"
-        return await self.collect(
-            f"group_{rel}",
-            f"/groups/{quote(group_id, safe='')}/{rel}",
-            {"$select": "id", "$top": 999},
-            count=transitive,
+        path = f"/groups/{quote(group_id, safe='')}/{rel}"
+        items, expected = await self.collect(
+            f"group_{rel}", path, {"$select": "id", "$top": 999}, count=transitive
         )
+        if any(not i.get("@odata.type") for i in items):
+            try:
+                groups, _ = await self.collect(
+                    f"group_{rel}",
+                    f"{path}/microsoft.graph.group",
+                    {"$select": "id"},
+                    count=transitive,
+                )
+            except PermissionDeniedError:
+                raise
+            except SourceError as exc:
+                if exc.status not in (400, 404, 405):
+                    raise
+                log.warning("Graph refused the group cast on %s: %s", path, exc)
+                groups = []
+            group_ids = {str(g.get("id")).lower() for g in groups}
+            for item in items:
+                if not item.get("@odata.type") and str(item.get("id")).lower() in group_ids:
+                    item["@odata.type"] = "#microsoft.graph.group"
+        return items, expected
 
     async def provisioning_logs(
         self, sp_id: str, since_days: int, *, now: datetime | None = None

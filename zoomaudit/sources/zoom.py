@@ -25,7 +25,12 @@ import httpx
 
 from zoomaudit.auth import ZoomAuth
 from zoomaudit.config import Settings
-from zoomaudit.errors import AuthenticationError, PermissionDeniedError, SourceError
+from zoomaudit.errors import (
+    AuthenticationError,
+    PermissionDeniedError,
+    SourceError,
+    ThrottledError,
+)
 from zoomaudit.sources.http import (
     RateLimiter,
     RetryPolicy,
@@ -214,7 +219,7 @@ class ZoomSource:
         elapsed = time.monotonic() - started
         totals = {total}
         if total is None:
-            total = len(first)
+            return await self._scim_sequential(url, first)
         stride = len(first)
         if stride == 0:
             return [], total, total == 0
@@ -252,6 +257,10 @@ class ZoomSource:
                 place(s, resources)
                 if not resources:
                     empty_starts.add(s)
+                elif len(resources) < stride:
+                    # the server pages by its own size (smaller than page 1's): stride by it,
+                    # so gaps fill in one more round instead of a few items per round
+                    stride = len(resources)
             pending = []
             pos = 1
             while pos <= total:  # the start of every gap, one stride apart within a gap
@@ -277,6 +286,26 @@ class ZoomSource:
         by_id = {str(item.get("id")): item for _, item in sorted(at.items())}
         return list(by_id.values()), total, consistent
 
+    async def _scim_sequential(
+        self, url: str, first: list[dict]
+    ) -> tuple[list[dict], int | None, bool]:
+        """A listing without ``totalResults`` (which RFC 7644 requires, but an implementation
+        may omit): read page after page until an empty one; nothing can be verified, so the
+        total is None (the manifest records the count as unverified)."""
+        items = list(first)
+        start = 1 + len(first)
+        pages = 1
+        while first:
+            _, first, _ = await self._scim_page(url, start)
+            items.extend(first)
+            start += len(first)
+            pages += 1
+            if pages > 100_000:
+                raise SourceError(f"Zoom SCIM kept sending pages for {url}; giving up")
+        ids = [str(item.get("id")) for item in items]
+        by_id = {str(item.get("id")): item for item in items}
+        return list(by_id.values()), None, len(set(ids)) == len(ids)
+
     # ------------------------------------------------------------------ REST
     async def rest_users(self, status: str) -> tuple[list[dict], int | None]:
         """``/users?status=...`` following next_page_token (de-duplicated by id, else email)."""
@@ -297,6 +326,11 @@ class ZoomSource:
             token = body.get("next_page_token")
             if not token:
                 break
+            if token == params.get("next_page_token"):
+                raise SourceError(
+                    f"Zoom sent the same next_page_token twice for {url} (status={status}); "
+                    "the listing does not advance, pull again later"
+                )
             params = {**params, "next_page_token": token}
         seen: dict[str, dict] = {}
         for item in items:
@@ -344,6 +378,14 @@ class ZoomSource:
             while True:
                 try:
                     body, content = await self.get(url, params, label="heavy")
+                except ThrottledError as exc:
+                    # the report is optional: a (daily) limit that asks to wait longer than
+                    # the retry policy allows leaves it out, recorded, instead of failing
+                    # the whole pull (HEAVY shares a daily cap with other apps)
+                    self.unavailable["activities"] = (
+                        f"report/activities rate-limited (daily limit?): {exc}"
+                    )
+                    return None
                 except (PermissionDeniedError, SourceError) as exc:
                     if isinstance(exc, AuthenticationError) or exc.status not in (
                         400,

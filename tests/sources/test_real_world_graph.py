@@ -1,0 +1,155 @@
+"""Graph behaviours the real service (or an independent re-implementation) may show and our
+emulator does not: id casing, id formats, missing ``@odata.type`` / ``@odata.count``.
+
+Each test presents one legitimate-but-different behaviour through an httpx.MockTransport fake
+(``tests.sources.fakes.Fake`` with a response mutator) and checks the pull stays right.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import httpx
+
+from zoomaudit.pull import pull_async
+from zoomaudit.snapshot import load
+from zoomaudit.sources.http import fast_policy
+
+from .fakes import G1, SP_ID, Fake
+from .test_collectors_unit import graph, run, settings
+
+
+class Variant(Fake):
+    """The fake, with ``mutate(request, body) -> body`` applied to every 200 JSON answer."""
+
+    def __init__(self, *args, mutate=None, routes=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.mutate = mutate
+        self.routes = routes or {}
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        if path in self.routes:
+            self.requests.append(request)
+            return Fake.page(self.routes[path](request))
+        response = super().handle(request)
+        if self.mutate is None or response.status_code != 200:
+            return response
+        body = json.loads(response.content)
+        return Fake.page(self.mutate(request, body))
+
+
+def pull_with(fake: Fake, tmp_path, **kwargs):
+    path = asyncio.run(
+        pull_async(
+            settings(),
+            out=tmp_path,
+            policy=fast_policy(),
+            graph_transport=fake.transport(),
+            zoom_transport=fake.transport(),
+            activities=False,
+            **kwargs,
+        )
+    )
+    return load(path, allow_incomplete=True)
+
+
+def test_assignments_kept_when_resource_id_guid_casing_differs():
+    """GUIDs are case-insensitive: an upper-case resourceId is still this app's assignment."""
+
+    def upper(request, body):
+        if request.url.path.endswith("/appRoleAssignedTo"):
+            for item in body["value"]:
+                item["resourceId"] = item["resourceId"].upper()
+        return body
+
+    items, _ = run(graph(Variant(n_users=5, mutate=upper)), lambda g: g.assignments(SP_ID))
+    assert {i["id"] for i in items} == {"a1", "a2"}
+
+
+def test_assigned_group_with_upper_case_principal_id_is_marked_assigned(tmp_path):
+    def upper(request, body):
+        if request.url.path.endswith("/appRoleAssignedTo"):
+            for item in body["value"]:
+                if item["principalType"] == "Group":
+                    item["principalId"] = item["principalId"].upper()
+        return body
+
+    # Graph answers GET /groups/{ID} for any casing and returns the id in its own casing
+    routes = {f"/v1.0/groups/{G1.upper()}": lambda r: {"id": G1, "displayName": "G1"}}
+    snap = pull_with(Variant(n_users=10, n_zoom=5, mutate=upper, routes=routes), tmp_path)
+    groups = snap.table("entra_groups")
+    assert groups["group_id"].tolist() == [G1]
+    assert bool(groups["assigned"].iloc[0])
+
+
+def test_assigned_group_with_a_non_guid_id_is_read_by_id(tmp_path):
+    """Ids are opaque: a group id that is not a GUID is still an id, not a display name."""
+    gid = "grp_01HZX-7Q"
+
+    def rename(request, body):
+        if request.url.path.endswith("/appRoleAssignedTo"):
+            for item in body["value"]:
+                if item["principalType"] == "Group":
+                    item["principalId"] = gid
+        return body
+
+    routes = {f"/v1.0/groups/{gid}": lambda r: {"id": gid, "displayName": "Pilot wave"}}
+    snap = pull_with(Variant(n_users=10, n_zoom=5, mutate=rename, routes=routes), tmp_path)
+    groups = snap.table("entra_groups")
+    assert groups["group_id"].tolist() == [gid] and bool(groups["assigned"].iloc[0])
+    members = snap.table("entra_group_members")
+    assert set(members["group_id"]) == {gid} and len(members) == 4
+
+
+def test_members_without_odata_type_are_classified(tmp_path):
+    """Without ``@odata.type`` (a bare directoryObject), members that are users are still
+    users (they are in /users), and nested groups are groups."""
+    fake = Variant(n_users=10, n_zoom=5)
+    nested = "b0000000-0000-4000-8000-00000000bb02"
+
+    def strip(request, body):
+        path = request.url.path
+        if path.endswith("/members") or path.endswith("/transitiveMembers"):
+            for item in body["value"]:
+                item.pop("@odata.type", None)
+            if path.endswith("/transitiveMembers"):
+                body["value"].append({"id": nested})
+            if "@odata.count" in body:
+                body["@odata.count"] = len(body["value"])
+        return body
+
+    fake.mutate = strip
+    fake.routes = {
+        "/v1.0/groups/" + G1 + "/transitiveMembers/microsoft.graph.group": lambda r: {
+            "value": [{"@odata.type": "#microsoft.graph.group", "id": nested}]
+        }
+    }
+    snap = pull_with(fake, tmp_path)
+    members = snap.table("entra_group_members").set_index("member_id")
+    users = [fake.users[i]["id"] for i in (0, 1, 2, 4)]
+    assert members.loc[users, "member_type"].tolist() == ["user"] * 4
+    assert members.loc[nested, "member_type"] == "group"
+    assert snap.complete
+
+
+def test_missing_odata_count_is_recorded_as_unverified_not_incomplete(tmp_path):
+    """A service that ignores ConsistencyLevel sends no @odata.count: the manifest says the
+    count could not be verified (expected null + reason) and the snapshot is not marked
+    incomplete for it."""
+
+    def no_count(request, body):
+        body.pop("@odata.count", None)
+        return body
+
+    snap = pull_with(Variant(n_users=30, n_zoom=5, mutate=no_count), tmp_path)
+    assert snap.complete
+    users = snap.manifest["counts"]["entra_users"]
+    assert users["expected"] is None and users["received"] == 30
+    assert "@odata.count" in users["unverified"]
+    part = snap.manifest["collections"]["entra_users.users"]
+    assert part["expected"] is None and "@odata.count" in part["reason"]
+    # the counts that were announced are still checked and recorded as such
+    assert snap.manifest["counts"]["zoom_scim_users"]["expected"] == 5
+    assert "unverified" not in snap.manifest["counts"]["zoom_scim_users"]

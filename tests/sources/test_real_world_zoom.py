@@ -1,0 +1,158 @@
+"""Zoom behaviours the real service (or an independent re-implementation) may show and our
+emulator does not: short token lifetimes, odd token answers, SCIM lists without totalResults
+or with shrinking pages, daily limits on optional reports, page tokens that do not advance.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+
+from zoomaudit.errors import AuthenticationError, SourceError
+from zoomaudit.sources.http import Stats, fast_policy
+from zoomaudit.sources.zoom import ZoomSource
+
+from .fakes import Fake
+from .test_collectors_unit import run, settings
+from .test_real_world_graph import Variant
+
+
+def zoom(fake: Fake, policy=None, **kwargs) -> ZoomSource:
+    return ZoomSource(
+        settings(),
+        policy=policy or fast_policy(),
+        stats=Stats(),
+        transport=fake.transport(),
+        **kwargs,
+    )
+
+
+def test_token_lifetime_under_a_minute_is_not_refetched_for_every_request():
+    def short(request, body):
+        if request.url.path == "/oauth/token":
+            body["expires_in"] = 30
+        return body
+
+    fake = Variant(n_zoom=120, mutate=short)
+    users, expected = run(zoom(fake, rest_page_size=10), lambda z: z.rest_users("active"))
+    pages = [r for r in fake.requests if r.url.path == "/v2/users"]
+    assert len(users) == expected and len(pages) >= 5
+    assert fake.tokens_issued == 1
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        httpx.Response(200, json={"error": "invalid_request", "reason": "bad account"}),
+        httpx.Response(200, json={"access_token": "t", "expires_in": None}),
+        httpx.Response(200, text="<html>captive portal</html>"),
+    ],
+    ids=["no-access-token", "null-expires-in", "html"],
+)
+def test_odd_token_endpoint_answers_are_one_clear_line_or_work(answer):
+    fake = Fake(n_zoom=3)
+
+    def oauth(request):
+        fake.valid_tokens.add("t")
+        return answer
+
+    fake.faults.append(("/oauth/token", oauth))
+    z = zoom(fake)
+    if answer.headers.get("content-type", "").startswith("application/json") and (
+        b"access_token" in answer.content
+    ):
+        users, _ = run(z, lambda z: z.rest_users("active"))  # null expires_in: default 1 h
+        assert len(users) == 2
+        return
+    with pytest.raises(AuthenticationError, match="token endpoint"):
+        run(z, lambda z: z.rest_users("active"))
+
+
+def test_scim_list_without_total_results_reads_to_the_end_and_says_unverified():
+    def no_total(request, body):
+        if request.url.path.endswith("/Users"):
+            body.pop("totalResults", None)
+            body.pop("itemsPerPage", None)
+        return body
+
+    fake = Variant(n_zoom=250, scim_cap=100, mutate=no_total)
+    z = zoom(fake)
+    users, total = run(z, lambda z: z.scim_users())
+    assert len({u["id"] for u in users}) == 250
+    assert total is None  # nothing announced: the manifest records it as unverified
+    assert not z.scim_inconsistent
+
+
+def test_scim_pages_smaller_after_the_first_do_not_look_like_a_changing_listing():
+    """The server sends 100 on page 1 and then only 4 per page (its own page size)."""
+    fake = Fake(n_zoom=300)
+    base = fake.scim
+
+    def shrinking(request):
+        response = base(request)
+        if request.url.params["startIndex"] != "1":
+            body = json.loads(response.content)
+            body["Resources"] = body["Resources"][:4]
+            body["itemsPerPage"] = len(body["Resources"])
+            return Fake.page(body)
+        return response
+
+    fake.scim = shrinking
+    z = zoom(fake)
+    users, total = run(z, lambda z: z.scim_users())
+    assert total == 300 and len({u["id"] for u in users}) == 300
+    assert z.scim_passes == 1 and not z.scim_inconsistent
+
+
+def test_daily_limit_on_the_optional_activity_report_is_recorded_without_waiting():
+    tomorrow = (datetime.now(UTC) + timedelta(days=1)).replace(
+        hour=0, minute=0, second=0, microsecond=0
+    )
+    fake = Fake(n_zoom=3)
+    fake.faults.append(
+        (
+            "/report/activities",
+            lambda r: httpx.Response(
+                429,
+                json={
+                    "code": 429,
+                    "message": "You have reached the maximum daily rate limit for this API.",
+                },
+                headers={
+                    "Retry-After": tomorrow.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                    "X-RateLimit-Type": "Daily-limit",
+                },
+            ),
+        )
+    )
+    waits: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        waits.append(seconds)
+
+    policy = fast_policy()
+    policy.sleep = sleep
+    z = zoom(fake, policy=policy)
+    assert run(z, lambda z: z.activities(30)) is None
+    assert "daily" in z.unavailable["activities"].lower() and waits == []
+
+
+def test_rest_page_token_that_does_not_advance_is_an_error_not_a_loop():
+    fake = Fake(n_zoom=10)
+
+    def stuck(request):
+        body = {"total_records": 50, "users": [{"id": "x", "email": "x@y"}]}
+        body["next_page_token"] = "same"
+        return Fake.page(body)
+
+    fake.rest = lambda request, path: stuck(request)
+
+    async def go(z):
+        return await asyncio.wait_for(z.rest_users("active"), 5)
+
+    with pytest.raises(SourceError, match="next_page_token"):
+        run(zoom(fake), go)
