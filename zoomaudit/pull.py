@@ -497,9 +497,19 @@ async def _groups(g, sp_id: str, candidate_refs: tuple[str, ...]):
     async def fetch_members(gid: str):
         async with sem:
             direct, _ = await g.members(gid, transitive=False)
-            transitive, expected = await g.members(gid, transitive=True)
+            for _ in range(3):  # @odata.count is eventually consistent: re-read on mismatch
+                transitive, expected = await g.members(gid, transitive=True)
+                received = len({str(m.get("id")) for m in transitive})
+                if expected is None or expected == received:
+                    break
+                log.warning(
+                    "Graph group %s: %s members received, %s announced; reading again",
+                    gid,
+                    received,
+                    expected,
+                )
         members[gid] = (direct, transitive)
-        member_counts[gid] = (expected, len({str(m.get("id")) for m in transitive}))
+        member_counts[gid] = (expected, received)
 
     await asyncio.gather(
         *(fetch_members(gid) for gid in dict.fromkeys(str(gr["id"]) for gr, _ in resolved))

@@ -153,3 +153,21 @@ def test_missing_odata_count_is_recorded_as_unverified_not_incomplete(tmp_path):
     # the counts that were announced are still checked and recorded as such
     assert snap.manifest["counts"]["zoom_scim_users"]["expected"] == 5
     assert "unverified" not in snap.manifest["counts"]["zoom_scim_users"]
+
+
+def test_stale_transitive_member_count_is_read_again_not_reported_incomplete(tmp_path):
+    """``@odata.count`` is eventually consistent: a count that lags a membership change is
+    re-read (like /users) instead of failing the pull."""
+    seen = {"n": 0}
+
+    def stale_once(request, body):
+        if request.url.path.endswith("/transitiveMembers") and "@odata.count" in body:
+            seen["n"] += 1
+            if seen["n"] == 1:
+                body["@odata.count"] = len(body["value"]) + 1
+        return body
+
+    snap = pull_with(Variant(n_users=10, n_zoom=5, mutate=stale_once), tmp_path)
+    assert snap.complete and seen["n"] == 2
+    part = snap.manifest["collections"][f"entra_group_members.{G1}"]
+    assert part["expected"] == part["received"] == 4

@@ -156,3 +156,26 @@ def test_rest_page_token_that_does_not_advance_is_an_error_not_a_loop():
 
     with pytest.raises(SourceError, match="next_page_token"):
         run(zoom(fake), go)
+
+
+def test_rest_listing_that_shifted_while_read_is_read_again():
+    """A user deleted between two pages shifts the listing: one user is missed and the
+    first read disagrees with total_records; a second read is consistent."""
+    fake = Fake(n_zoom=120)
+    base = fake.rest
+    state = {"reads": 0}
+
+    def shifting(request, path):
+        response = base(request, path)
+        if path == "/users" and request.url.params.get("status") == "active":
+            if not request.url.params.get("next_page_token"):
+                state["reads"] += 1
+            elif state["reads"] == 1:
+                body = json.loads(response.content)
+                body["users"] = body["users"][1:]  # the shifted page skips one user
+                return Fake.page(body)
+        return response
+
+    fake.rest = shifting
+    users, expected = run(zoom(fake, rest_page_size=30), lambda z: z.rest_users("active"))
+    assert state["reads"] == 2 and len(users) == expected

@@ -308,10 +308,31 @@ class ZoomSource:
 
     # ------------------------------------------------------------------ REST
     async def rest_users(self, status: str) -> tuple[list[dict], int | None]:
-        """``/users?status=...`` following next_page_token (de-duplicated by id, else email)."""
+        """``/users?status=...`` following next_page_token (de-duplicated by id, else email).
+
+        A listing whose unique users disagree with ``total_records`` (users added or removed
+        while it was read shift the pages) is read again, up to ``max_passes`` times.
+        """
         url = self.settings.zoom_api_url.rstrip("/") + "/users"
+        self.queries.append(
+            str(httpx.URL(url, params={"status": status, "page_size": self.rest_page_size}))
+        )
+        result: tuple[list[dict], int | None] = ([], None)
+        for _ in range(self.max_passes):
+            result = await self._rest_users_pass(url, status)
+            users, expected = result
+            if expected is None or expected == len(users):
+                break
+            log.warning(
+                "Zoom /users?status=%s: %s received, %s announced; reading again",
+                status,
+                len(users),
+                expected,
+            )
+        return result
+
+    async def _rest_users_pass(self, url: str, status: str) -> tuple[list[dict], int | None]:
         params = {"status": status, "page_size": self.rest_page_size}
-        self.queries.append(str(httpx.URL(url, params=params)))
         items: list[dict] = []
         expected = None
         first = True
