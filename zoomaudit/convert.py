@@ -369,6 +369,15 @@ def _source_expression(source: dict | None) -> str | None:
         return f"[{name}]"
     if kind == "Constant":
         return '"' + str(name or "") + '"'
+    if kind == "Function" and name:
+        # ``expression`` is only an equivalent representation: rebuild it from the
+        # parameters (nested sources, in order) where a service leaves it out
+        args = [
+            _source_expression(p.get("value")) or ""
+            for p in source.get("parameters") or []
+            if isinstance(p, dict)
+        ]
+        return f"{name}({', '.join(args)})"
     return str(name) if name else None
 
 
