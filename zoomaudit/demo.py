@@ -95,10 +95,17 @@ def _report(report, snap_path, data_dir, reports_dir, params, settings, jobs) ->
     )
 
 
-def demo_params(snap_path: Path, folder: Path) -> dict[str, str]:
+#: an illustrative list price for the demo's reclaim estimate (per Licensed seat and month)
+DEMO_PRICE_PER_SEAT = 13.33
+
+
+def demo_params(snap_path: Path, folder: Path) -> dict[str, object]:
     """Notebook parameters of the demo: a wave configuration and a candidates file (the users
-    not yet assigned to Zoom), both written into ``folder``."""
-    params = {"candidates_file": str(write_candidates(snap_path, folder / "candidates.csv"))}
+    not yet assigned to Zoom), both written into ``folder``, and a seat price."""
+    params: dict[str, object] = {
+        "candidates_file": str(write_candidates(snap_path, folder / "candidates.csv")),
+        "price_per_seat": DEMO_PRICE_PER_SEAT,
+    }
     waves = write_waves(snap_path, folder / "waves.yaml")
     if waves:
         params["waves"] = str(waves)
