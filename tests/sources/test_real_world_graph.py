@@ -171,3 +171,57 @@ def test_stale_transitive_member_count_is_read_again_not_reported_incomplete(tmp
     assert snap.complete and seen["n"] == 2
     part = snap.manifest["collections"][f"entra_group_members.{G1}"]
     assert part["expected"] == part["received"] == 4
+
+
+def test_function_mapping_without_expression_text_is_rebuilt_from_its_parameters():
+    """``expression`` is only an "equivalent representation" of a mapping source; where a
+    service leaves it out, nested functions are rebuilt from name + parameters."""
+    from zoomaudit import convert
+
+    source = {
+        "type": "Function",
+        "name": "Switch",
+        "parameters": [
+            {"key": "source", "value": {"type": "Attribute", "name": "IsSoftDeleted"}},
+            {"key": "defaultValue", "value": {"type": "Constant", "name": "False"}},
+            {
+                "key": "True",
+                "value": {
+                    "type": "Function",
+                    "name": "Not",
+                    "parameters": [
+                        {"key": "source", "value": {"type": "Constant", "name": "True"}}
+                    ],
+                },
+            },
+        ],
+    }
+    schema = {
+        "synchronizationRules": [
+            {
+                "id": "r1",
+                "objectMappings": [
+                    {
+                        "name": "Users",
+                        "attributeMappings": [{"targetAttributeName": "active", "source": source}],
+                    }
+                ],
+            }
+        ]
+    }
+    frame = convert.attribute_mappings("job", schema)
+    assert frame["expression"].tolist() == ['Switch([IsSoftDeleted], "False", Not("True"))']
+
+
+def test_relative_next_link_is_resolved_against_the_page_url():
+    """OData allows a relative nextLink (resolved against the request URL)."""
+
+    def relative(request, body):
+        link = body.get("@odata.nextLink")
+        if link:
+            body["@odata.nextLink"] = link.split("/v1.0/", 1)[1]  # "users?$select=..."
+        return body
+
+    fake = Variant(n_users=1200, mutate=relative)
+    items, expected = run(graph(fake), lambda g: g.users())
+    assert expected == 1200 and len({u["id"] for u in items}) == 1200

@@ -179,3 +179,18 @@ def test_rest_listing_that_shifted_while_read_is_read_again():
     fake.rest = shifting
     users, expected = run(zoom(fake, rest_page_size=30), lambda z: z.rest_users("active"))
     assert state["reads"] == 2 and len(users) == expected
+
+
+def test_activity_report_page_token_that_does_not_advance_is_an_error_not_a_loop():
+    fake = Fake(n_zoom=3)
+
+    def stuck(request, path):
+        return Fake.page({"activity_logs": [{"email": "a@b"}], "next_page_token": "same"})
+
+    fake.rest = stuck
+
+    async def go(z):
+        return await asyncio.wait_for(z.activities(3), 5)
+
+    with pytest.raises(SourceError, match="next_page_token"):
+        run(zoom(fake), go)

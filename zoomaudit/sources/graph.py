@@ -18,7 +18,7 @@ import logging
 import re
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, urlencode, urljoin
 
 import httpx
 
@@ -317,7 +317,9 @@ class GraphSource:
                     value = page.get("@odata.count")
                     expected = int(value) if value is not None else None
                 first = False
-                url = page.get("@odata.nextLink")
+                link = page.get("@odata.nextLink")
+                # OData allows a relative nextLink: resolve it against this page's URL
+                url = urljoin(url, str(link)) if link else None
                 if url:  # the next page is on its way while this one is handled
                     task = asyncio.ensure_future(self.fetch(url, eventual=count, limiter=limiter))
                 value = page.get("value") or []

@@ -422,6 +422,11 @@ class ZoomSource:
                 token = body.get("next_page_token")
                 if not token:
                     break
+                if token == params.get("next_page_token"):
+                    raise SourceError(
+                        f"Zoom sent the same next_page_token twice for {url} "
+                        f"({lo}..{hi}); the report does not advance, pull again later"
+                    )
                 params = {**params, "next_page_token": token}
         return out
 
