@@ -28,7 +28,11 @@ Semantics (the definitions the tests pin down):
 * ``licence_role_mismatch``: an in-scope user's simulated ``userType`` (from the app role) maps
   to a Zoom type (:data:`USER_TYPE_TO_ZOOM_TYPE`: Basic 1, Licensed 2) different from the Zoom
   ``type``, whatever the Zoom status (pending invites included: they are invited with a type).
-  Both directions; only Zoom-Licensed/Entra-Basic is reclaimable.
+  Both directions; only Zoom-Licensed/Entra-Basic is reclaimable. A user holding several app
+  roles (Entra's SingleAppRoleAssignment may send any of them) is not flagged when the Zoom
+  type is the type of one of them.
+* A Zoom user matched by several Entra users is linked to an in-scope one when there is one
+  (its seat is in use: not ``licensed_entra_disabled`` because of a stale duplicate).
 """
 
 from __future__ import annotations
@@ -383,7 +387,14 @@ def _links(snapshot: Snapshot, result) -> Links:
     zu = snapshot.table("zoom_users").reset_index(drop=True)
     idx = zu.index
     m = result.matches
-    pairs = m[m["zoom_key"].notna() & m["entra_id"].notna()].drop_duplicates("zoom_key")
+    pairs = m[m["zoom_key"].notna() & m["entra_id"].notna()]
+    if pairs["zoom_key"].duplicated().any():
+        # a Zoom user matched by several Entra users is linked to an in-scope one if any:
+        # its seat is in use, so it is not reported as held by an out-of-scope user
+        sp = _positions(result.scope["entra_id"], pairs["entra_id"])
+        held = np.where(sp >= 0, result.scope["in_scope"].to_numpy(bool)[np.maximum(sp, 0)], False)
+        pairs = pairs.iloc[np.argsort(~held, kind="stable")]
+    pairs = pairs.drop_duplicates("zoom_key")
     entra_id = _take(pairs["entra_id"], _positions(pairs["zoom_key"], _zoom_keys(zu, result)), idx)
     eu = snapshot.table("entra_users").drop_duplicates("entra_id")
     scope = result.scope.drop_duplicates("entra_id")
@@ -474,6 +485,29 @@ def _last_activity(snapshot: Snapshot, keys: pd.Series) -> pd.Series:
     return pd.Series(values, index=keys.index).astype("datetime64[us, UTC]")
 
 
+def _several_roles_accepted(snapshot: Snapshot, result, z: pd.DataFrame, mismatch) -> pd.Series:
+    """``mismatch`` cleared for users holding several app roles when the Zoom type is the type
+    of one of them (Entra's SingleAppRoleAssignment may send any of several roles)."""
+    from zoomaudit.reconcile import held_role_values, user_type_is_role
+
+    if not mismatch.any() or not user_type_is_role(result.expected):
+        return mismatch
+    sc = result.scope.drop_duplicates("entra_id").set_index("entra_id")
+    count = z["entra_id"].map(sc["role_count"]).astype("Int64").fillna(0).astype(int)
+    several = mismatch & (count > 1)
+    if not several.any():
+        return mismatch
+    pairs = {
+        (eid, USER_TYPE_TO_ZOOM_TYPE[v]) for eid, v in held_role_values(snapshot)
+        if v in USER_TYPE_TO_ZOOM_TYPE
+    }  # fmt: skip
+    out = mismatch.copy()
+    for i in several[several].index:
+        if (z.at[i, "entra_id"], int(z.at[i, "type"])) in pairs:
+            out[i] = False
+    return out
+
+
 def findings(
     snapshot: Snapshot,
     result,
@@ -508,6 +542,7 @@ def findings(
         & z["type"].notna()
         & intended.ne(z["type"]).fillna(False).astype(bool)
     )
+    mismatch = _several_roles_accepted(snapshot, result, z, mismatch)
     masks = {
         "licensed_inactive": licensed & active & (stale_login | stale_never),
         "licensed_deactivated": licensed & deactivated,

@@ -26,7 +26,9 @@ see :data:`CATEGORIES`. Definitions:
   userName (case-insensitive).
 * ``guest_user``: ``user_type`` Guest, or ``#EXT#`` in the UPN.
 * ``disabled_user``: ``account_enabled`` False or soft-deleted.
-* ``nested_group_only``: reachable only through a group nested in a candidate (or assigned) group.
+* ``nested_group_only``: reachable only through a group nested in a candidate (or assigned) group,
+  and not already assigned to the app directly or as a direct member of an assigned group
+  (such a user is provisioned whatever the candidate group's nesting).
 * ``invalid_user_type``: the simulated userType (from the held or to-be-assigned app role) is not
   one of ``accepted_user_types`` (case-insensitive). A role without a value sends no userType
   and is not flagged.
@@ -339,6 +341,12 @@ def _evaluate_with_simulation(
     )
     base = base.merge(sim.drop(columns=["display_name"]), on="entra_id", how="left")
     base["role_value"] = cands["entra_id"].map(roles).to_numpy()
+    # reached only through nesting *here*, but already assigned directly or as a direct member
+    # of an assigned group: Entra provisions it anyway, so nesting does not block it
+    sc = scope.drop_duplicates("entra_id").set_index("entra_id")
+    provisioned_anyway = (sc["assigned_direct"] | sc["assigned_via_group"]).astype(bool)
+    already = base["entra_id"].map(provisioned_anyway).fillna(False).astype(bool)
+    base["nested_only"] = base["nested_only"].fillna(False).astype(bool) & ~already
     hits: list[pd.DataFrame] = []
 
     def add(cat: str, mask: pd.Series, detail: pd.Series | str) -> None:

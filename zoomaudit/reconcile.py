@@ -23,6 +23,25 @@ most one row, the first category that applies:
 
 A Zoom user matched by no Entra user and named in no ``email_conflict`` row: pending ->
 ``pending_invite``, active -> ``unmanaged_zoom_user``, deactivated -> no row.
+
+Readings chosen where issue 5 is silent (tested in ``tests/semantics``):
+
+* Expected values that are null *or blank* are not compared (Entra does not send them), so an
+  expression such as ``Left([department], 10)`` on a null department (Entra's documented result
+  is "") is no drift.
+* A user holding several app roles: Entra's ``SingleAppRoleAssignment`` "isn't supported" with
+  several roles and may send any of them, so with the plain
+  ``SingleAppRoleAssignment([appRoleAssignments])`` mapping a Zoom ``userType`` equal to *any*
+  held role is not drift (the expected value shown is our deterministic pick).
+* An out-of-scope user whose matched Zoom user is also matched by an in-scope user (a rehire
+  whose old, disabled account shares the mail the userName comes from) stays
+  ``should_be_deactivated`` as the text says, but the detail names the in-scope holder and
+  warns that deactivating would cut that user off.
+* An empty expected userName (null source attribute) never matches; the ``not_provisioned`` /
+  ``email_conflict`` detail says so.
+* A Zoom status other than active/inactive/pending is not "active": a matched in-scope user is
+  ``zoom_user_inactive``; an unmatched Zoom user with such a status gets no row (it stays in
+  ``ReconcileResult.zoom``).
 """
 
 from __future__ import annotations
@@ -279,6 +298,51 @@ def reconcile(
     )
 
 
+_ROLE_MAPPING = re.compile(
+    r"^\s*SingleAppRoleAssignment\(\s*\[appRoleAssignments\]\s*\)\s*$", re.IGNORECASE
+)
+
+
+def user_type_is_role(expected: pd.DataFrame) -> bool:
+    """True when the simulation's userType mapping is the plain
+    ``SingleAppRoleAssignment([appRoleAssignments])`` (userType = the app role's value)."""
+    maps = [m for m in expected.attrs.get("mappings", []) if m.column == "user_type"]
+    return bool(maps) and bool(_ROLE_MAPPING.match(maps[0].expression or ""))
+
+
+def held_role_values(snapshot: Snapshot) -> set[tuple[str, str]]:
+    """Every (entra_id, casefolded app-role value) a user holds, directly or as a direct
+    member of an assigned group (roles without a value are left out)."""
+    from zoomaudit.scope import user_roles
+
+    defs = snapshot.table("entra_app_roles")[["app_role_id", "value"]].drop_duplicates(
+        "app_role_id"
+    )
+    held = user_roles(snapshot).merge(defs, on="app_role_id", how="left").dropna(subset=["value"])
+    return set(zip(held["entra_id"], held["value"].str.strip().str.casefold(), strict=True))
+
+
+def _any_role_accepted(snapshot, expected, scope, ids, rows, diff, actual) -> np.ndarray:
+    """``diff`` of userType, cleared for users holding several app roles when Zoom's userType
+    is one of them: Entra's SingleAppRoleAssignment "isn't supported" with several roles and
+    may send any of them, so our pick is not evidence of drift. Only for the plain
+    ``SingleAppRoleAssignment([appRoleAssignments])`` mapping (a Switch over the role would
+    send other values)."""
+    if not user_type_is_role(expected):
+        return diff
+    multi = (scope["role_count"].fillna(0).to_numpy(np.int64)[rows] > 1) & diff
+    if not multi.any():
+        return diff
+    pairs = held_role_values(snapshot)
+    out = diff.copy()
+    values = actual.to_pylist()
+    for i in np.flatnonzero(multi):
+        v = values[i]
+        if isinstance(v, str) and (ids.iloc[rows[i]], v.strip().casefold()) in pairs:
+            out[i] = False
+    return out
+
+
 def _take(series: pd.Series, pos: np.ndarray) -> pd.Series:
     """Rows of ``series`` at positions ``pos`` (-1 -> NA), as a fresh RangeIndex Series."""
     arr = series.array
@@ -365,7 +429,11 @@ def _classify(snapshot, users, scope, expected, zoom, matches) -> pd.DataFrame:
                 en = pc.utf8_trim_whitespace(pc.utf8_normalize(e, "NFC"))
                 zn = pc.utf8_trim_whitespace(pc.utf8_normalize(z, "NFC"))
             same = pc.fill_null(pc.equal(en, zn), False)
-            diff = pc.and_(pc.is_valid(e), pc.invert(same)).to_numpy(zero_copy_only=False)
+            # null (or blank) expected values are not sent: Entra skips them, so no drift
+            sent = pc.fill_null(pc.greater(pc.utf8_length(pc.utf8_trim_whitespace(e)), 0), False)
+            diff = pc.and_(sent, pc.invert(same)).to_numpy(zero_copy_only=False)
+            if ecol == "user_type" and diff.any():
+                diff = _any_role_accepted(snapshot, expected, scope, ids, rows, diff, z)
             if diff.any():
                 diffs.append((ecol, diff, e, z))
         if diffs:
@@ -425,6 +493,12 @@ def _classify(snapshot, users, scope, expected, zoom, matches) -> pd.DataFrame:
            "nested_group_only")  # fmt: skip
     setcat(~in_scope & matched & active, "should_be_deactivated")
     code[~universe] = -1
+    # a Zoom user an in-scope Entra user also matches is in use: say so in the detail
+    holder = np.full(max(len(zoom), 1), -1, dtype=np.int64)
+    held_rows = np.flatnonzero(in_scope & matched)
+    holder[zrow[held_rows[::-1]]] = held_rows[::-1]  # the first in-scope holder wins
+    shared = np.where(matched, holder[np.maximum(zrow, 0)], -1)
+    shared = np.where(in_scope, -1, shared)
 
     keep = np.flatnonzero(code >= 0)
     row_z = np.where(has_conflict, conflict_row, zrow)[keep]
@@ -442,6 +516,7 @@ def _classify(snapshot, users, scope, expected, zoom, matches) -> pd.DataFrame:
         "conflict_address": conflict_addr.iloc[keep].array,
         "app_role_value": scope["app_role_value"].iloc[keep].astype("str").array,
         "assigned_at": scope["assigned_at"].iloc[keep].array,
+        "_held_by": _take(users["user_principal_name"].astype("str"), shared[keep]).array,
     })  # fmt: skip
     ev = latest_events(snapshot)
     if len(ev):
@@ -521,6 +596,10 @@ _WHY = {
     "scoping_filter": "the user fails the job's scoping filter",
     "nested_group_only": "only a member of a nested group of an assigned group",
 }
+_NULL_USER_NAME = (
+    "the expected userName is empty (its source attribute is null: Entra skips the user, it "
+    "cannot match or create it)"
+)
 _FIXED_DETAIL = {
     "in_sync": "all mapped attributes match",
     "pending_invite": "in scope; Zoom invitation not yet accepted",
@@ -546,9 +625,10 @@ def _details(snapshot: Snapshot, f: pd.DataFrame, drift_detail: pd.Series) -> np
     detail[idx] = drift_detail.iloc[idx].fillna("").to_numpy(object)
     idx = rows("email_conflict")
     if len(idx):
+        expected = sub("expected_user_name", idx)
+        head = ("no Zoom user with userName '" + expected + "'").fillna(_NULL_USER_NAME)
         detail[idx] = (
-            "no Zoom user with userName '" + sub("expected_user_name", idx).fillna("")
-            + "', but Zoom user '" + sub("zoom_user_name", idx).fillna("") + "' holds "
+            head + ", but Zoom user '" + sub("zoom_user_name", idx).fillna("") + "' holds "
             + sub("conflict_address", idx).fillna("")
         ).to_numpy(object)  # fmt: skip
     idx = rows("nested_group_only")
@@ -560,10 +640,20 @@ def _details(snapshot: Snapshot, f: pd.DataFrame, drift_detail: pd.Series) -> np
     idx = rows("should_be_deactivated")
     if len(idx):
         why = sub("out_of_scope_reason", idx).map(_WHY).fillna("out of scope")
-        detail[idx] = ("out of scope (" + why + ") but the Zoom user is active").to_numpy(object)
+        text = "out of scope (" + why + ") but the Zoom user is active"
+        if "_held_by" in f.columns:
+            held = sub("_held_by", idx)
+            text = text + (
+                "; the same Zoom user is also matched by in-scope Entra user " + held
+                + ": deactivating it would cut that user off, resolve the duplicate instead"
+            ).fillna("")  # fmt: skip
+        detail[idx] = text.to_numpy(object)
     idx = rows("not_provisioned")
     if len(idx):
-        detail[idx] = _not_provisioned_detail(snapshot, f.iloc[idx].reset_index(drop=True))
+        text = pd.Series(_not_provisioned_detail(snapshot, f.iloc[idx].reset_index(drop=True)))
+        null_name = sub("expected_user_name", idx).isna().to_numpy(bool)
+        text[null_name] = _NULL_USER_NAME + "; " + text[null_name]
+        detail[idx] = text.to_numpy(object)
     return detail
 
 

@@ -21,6 +21,8 @@ null/empty. So ``department NOT EQUALS Sales`` does *not* admit a user with no d
 and ``NOT REGEX MATCH`` is false on null (as documented). Several target values: positive
 operators match any of them; ``NOT EQUALS``/``NOT REGEX MATCH``/``!&`` require none to match.
 String comparisons are case-sensitive; regexes are unanchored searches (.NET ``IsMatch``).
+Operator names are accepted in any case with spaces, underscores or no separator at all
+(``NOT EQUALS``, ``Not_Equals``, ``NotEquals``; ``Greater_Than``, ``GREATER THAN``).
 """
 
 from __future__ import annotations
@@ -92,9 +94,22 @@ def user_job_id(snapshot: Snapshot) -> str | None:
 # --------------------------------------------------------------------------- scoping filters
 
 
+#: operator spelled without separators (upper case) -> canonical name used below
+_OPERATORS = {
+    re.sub(r"_", "", name): name
+    for name in (
+        "EQUALS", "NOT_EQUALS", "IS_NULL", "IS_NOT_NULL", "IS_TRUE", "IS_FALSE",
+        "REGEX_MATCH", "NOT_REGEX_MATCH", "INCLUDES", "ENDS_WITH", "STARTS_WITH",
+        "GREATER_THAN", "GREATER_THAN_OR_EQUALS", "LESS_THAN", "LESS_THAN_OR_EQUALS",
+    )
+} | {"&": "AMP", "!&": "NOT_AMP", "CONTAINS": "INCLUDES"}  # fmt: skip
+
+
 def _norm_operator(op: str) -> str:
-    o = re.sub(r"[\s_]+", "_", str(op).strip().upper())
-    return {"&": "AMP", "!&": "NOT_AMP", "CONTAINS": "INCLUDES"}.get(o, o)
+    """Canonical operator name: any case, with spaces, underscores or none ("NOT EQUALS",
+    "Not_Equals", "NotEquals" -> NOT_EQUALS). Unknown names are returned upper-cased."""
+    o = re.sub(r"[\s_-]+", "", str(op).strip().upper())
+    return _OPERATORS.get(o, o)
 
 
 def attribute_as_text(users: pd.DataFrame, name: str) -> pd.Series:

@@ -267,6 +267,9 @@ def _readiness(tenant, facts: dict, owner_cat: np.ndarray) -> pd.DataFrame:
         else:
             nested = np.ones(n, bool)
             nested[direct] = False
+            # already provisioned through an assignment: nesting here does not block it
+            nested &= ~np.asarray(facts["direct"], bool)
+            nested &= ~np.asarray(facts["group_direct"], bool)
         pool = in_scope.copy()
         pool[members] = True
         counts = keys[pool].value_counts()
