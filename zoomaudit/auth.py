@@ -173,10 +173,19 @@ class ZoomAuth:
     expiry and once more when the API says the token expired. Or a static token.
     """
 
-    def __init__(self, settings: Settings, client: httpx.AsyncClient, *, renew_before: float = 60):
+    def __init__(
+        self,
+        settings: Settings,
+        client: httpx.AsyncClient,
+        *,
+        renew_before: float = 60,
+        policy=None,
+    ):
         self.settings = settings
         self.client = client
         self.renew_before = renew_before
+        #: a ``sources.http.RetryPolicy`` for a busy token endpoint (429/5xx/network)
+        self.policy = policy
         self._token: str | None = None
         self._expires = 0.0
         self._margin = renew_before
@@ -216,21 +225,48 @@ class ZoomAuth:
             await self._fetch()
         return True
 
-    async def _fetch(self) -> None:
+    async def _post(self) -> httpx.Response:
+        """POST the token request; a busy endpoint (429, 5xx, network error) is retried per
+        ``policy`` and, when it stays busy, is reported as such (not as bad credentials)."""
+        from zoomaudit.errors import ServiceError, ThrottledError
+        from zoomaudit.sources.http import RetryPolicy, parse_retry_after
+
         s = self.settings
+        policy = self.policy or RetryPolicy()
         raw = f"{s.zoom_client_id}:{s.zoom_client_secret.get_secret_value()}".encode()
         basic = base64.b64encode(raw).decode()
         register(basic)
-        try:
-            resp = await self.client.post(
-                s.zoom_oauth_url,
-                headers={"Authorization": f"Basic {basic}", "Accept": "application/json"},
-                data={"grant_type": "account_credentials", "account_id": s.zoom_account_id},
-            )
-        except httpx.HTTPError as exc:
-            raise AuthenticationError(
-                f"cannot reach the Zoom token endpoint {s.zoom_oauth_url}: {type(exc).__name__}"
-            ) from None
+        attempt = 0
+        while True:
+            attempt += 1
+            retry_after = None
+            try:
+                resp = await self.client.post(
+                    s.zoom_oauth_url,
+                    headers={"Authorization": f"Basic {basic}", "Accept": "application/json"},
+                    data={"grant_type": "account_credentials", "account_id": s.zoom_account_id},
+                )
+            except httpx.HTTPError as exc:
+                problem = f"cannot be reached ({type(exc).__name__})"
+            else:
+                if resp.status_code != 429 and resp.status_code < 500:
+                    return resp
+                problem = f"answered HTTP {resp.status_code}"
+                retry_after = parse_retry_after(resp.headers.get("retry-after"))
+                if retry_after is not None and retry_after > policy.max_retry_after:
+                    attempt = policy.max_attempts  # a long wait: do not sleep through it
+            if attempt >= policy.max_attempts:
+                error = ThrottledError if "429" in problem else ServiceError
+                raise error(
+                    f"the Zoom token endpoint {s.zoom_oauth_url} {problem} {attempt} times; "
+                    "Zoom is busy or unreachable, try again later",
+                    url=s.zoom_oauth_url,
+                )
+            await policy.sleep(policy.backoff(attempt, retry_after))
+
+    async def _fetch(self) -> None:
+        s = self.settings
+        resp = await self._post()
         if resp.status_code != 200:
             try:
                 body = orjson.loads(resp.content)

@@ -194,3 +194,21 @@ def test_activity_report_page_token_that_does_not_advance_is_an_error_not_a_loop
 
     with pytest.raises(SourceError, match="next_page_token"):
         run(zoom(fake), go)
+
+
+def test_token_endpoint_busy_is_retried_and_its_outage_is_not_blamed_on_credentials():
+    from zoomaudit.errors import ServiceError
+
+    fake = Fake(n_zoom=3)
+    busy = httpx.Response(503, text="Service Unavailable", headers={"Retry-After": "1"})
+    fake.faults.append(("/oauth/token", lambda r: busy))
+    fake.faults.append(("/oauth/token", lambda r: httpx.Response(429, json={"code": 429})))
+    users, _ = run(zoom(fake), lambda z: z.rest_users("active"))
+    assert len(users) == 2 and fake.tokens_issued == 1
+
+    down = Fake(n_zoom=3)
+    for _ in range(10):
+        down.faults.append(("/oauth/token", lambda r: httpx.Response(502, text="Bad gateway")))
+    with pytest.raises(ServiceError, match="token endpoint") as info:
+        run(zoom(down), lambda z: z.rest_users("active"))
+    assert "CLIENT_SECRET" not in str(info.value)

@@ -92,7 +92,7 @@ class ZoomSource:
             max_connections=32,
             allow=(("POST", settings.zoom_oauth_url),),
         )
-        self.auth = ZoomAuth(settings, self.client)
+        self.auth = ZoomAuth(settings, self.client, policy=policy)
         limits = RATE_LIMITS[settings.zoom_plan.lower()]
         self.limiters = {
             label: RateLimiter(
