@@ -16,10 +16,13 @@ snapshot manifest.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import gc
 import heapq
 import logging
 import random
 import sys
+import threading
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
@@ -204,6 +207,35 @@ class RateLimiter:
         """Slow down after a 429 (and drop the banked burst)."""
         self.rate = max(self.floor, self.rate * factor)
         self.tokens = min(self.tokens, 0.0)
+
+
+_gc_lock = threading.Lock()
+_gc_state: dict = {"depth": 0, "saved": None}
+
+
+@contextlib.contextmanager
+def relaxed_gc(threshold0: int = 100_000, threshold1: int = 50, threshold2: int = 100):
+    """Run the block with fewer cyclic-GC passes (the previous thresholds come back after).
+
+    A pull allocates millions of dicts and lists (parsed pages) that stay alive until their
+    listing is complete; with the default thresholds (700, 10, 10) CPython runs thousands of
+    young collections and a dozen full ones that walk the whole heap: measured 3.9-4.1 s of
+    9.5-10.2 s pull CPU at 100k users, 0.5 s with these thresholds. Cycles are still
+    collected (every ``threshold0`` net allocations), so memory barely changes. Re-entrant
+    and safe with pulls in several threads (the outermost block restores).
+    """
+    with _gc_lock:
+        if _gc_state["depth"] == 0:
+            _gc_state["saved"] = gc.get_threshold()
+            gc.set_threshold(threshold0, threshold1, threshold2)
+        _gc_state["depth"] += 1
+    try:
+        yield
+    finally:
+        with _gc_lock:
+            _gc_state["depth"] -= 1
+            if _gc_state["depth"] == 0:
+                gc.set_threshold(*_gc_state["saved"])
 
 
 # ---------------------------------------------------------------------------- read-only guard
