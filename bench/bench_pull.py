@@ -206,18 +206,36 @@ def variant_plain(env: dict) -> dict:
     }
 
 
-def run_variant(name: str, env: dict) -> dict:
+def run_variant(name: str, env: dict, tree: str | None = None) -> dict:
+    """One variant in a fresh process; ``tree``: import ``zoomaudit`` from another checkout
+    (e.g. ``git archive <rev> zoomaudit | tar -x -C /tmp/base``) for a before/after run."""
+    extra = {"PYTHONPATH": tree} if tree else {}
+    load = os.getloadavg()[0]
     proc = subprocess.run(
         [PY, __file__, "--variant", name],
         input=json.dumps(env),
         capture_output=True,
         text=True,
         cwd=ROOT,
-        env={**os.environ, "CI": "1"},
+        env={**os.environ, "CI": "1", **extra},
     )
     if proc.returncode != 0:
         raise RuntimeError(f"{name} failed:\n{proc.stderr[-3000:]}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    out["load"] = round((load + os.getloadavg()[0]) / 2, 1)
+    return out
+
+
+def median_run(runs: list[dict]) -> dict:
+    """The run with the median CPU time (its wall time and memory come with it)."""
+    return sorted(runs, key=lambda r: r["cpu"])[len(runs) // 2]
+
+
+def runs_text(name: str, runs: list[dict]) -> str:
+    cells = ", ".join(
+        f"{r['cpu']:.1f} s CPU / {r['wall']:.1f} s wall (load {r['load']})" for r in runs
+    )
+    return f"* {name}: {cells}"
 
 
 def floor_seconds(env: dict, latency: float, plan: str) -> tuple[float, str]:
@@ -245,6 +263,11 @@ def main() -> None:
     ap.add_argument("--plan", default="business")
     ap.add_argument("--variant")
     ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "pull.md"))
+    ap.add_argument("--repeat", type=int, default=1, help="interleaved runs of each variant")
+    ap.add_argument(
+        "--baseline-tree",
+        help="also run the kit with zoomaudit imported from this directory (before/after)",
+    )
     args = ap.parse_args()
     if args.variant:
         env = json.loads(sys.stdin.read())
@@ -268,8 +291,15 @@ def main() -> None:
         env = dict(zoom_env)
         for key in ("ZOOMAUDIT_GRAPH_URL", "ZOOMAUDIT_GRAPH_TOKEN"):
             env[key] = graph_env[key]
-        kit = run_variant("kit", env)
-        plain = run_variant("plain", env)
+        # interleaved (kit, baseline, plain, kit, ...): a load spike from other jobs on the
+        # machine hits every variant alike; the median-CPU run of each is reported
+        kits, plains, bases = [], [], []
+        for _ in range(args.repeat):
+            kits.append(run_variant("kit", env))
+            if args.baseline_tree:
+                bases.append(run_variant("kit", env, args.baseline_tree))
+            plains.append(run_variant("plain", env))
+        kit, plain = median_run(kits), median_run(plains)
     finally:
         for s in servers:
             s.stdin.close()
@@ -294,7 +324,7 @@ def main() -> None:
         "# Pull benchmark",
         "",
         f"Command: `.venv/bin/python bench/bench_pull.py --users {args.users} "
-        f"--latency {args.latency:.0f} --plan {args.plan}`  ",
+        f"--latency {args.latency:.0f} --plan {args.plan} --repeat {args.repeat}`  ",
         f"Tenant: {env['_entra_users']} Entra users, {env['_zoom_users']} Zoom users "
         f"(generated in {float(env['_generate_s']):.1f} s); Graph and Zoom emulators in their "
         "own processes, "
@@ -315,6 +345,23 @@ def main() -> None:
         f"| peak RSS | {kit['rss_mb']:.0f} MB | {plain['rss_mb']:.0f} MB | |",
         f"| requests | {sum(kit['requests']['requests'].values())} "
         f"(retries {sum(kit['requests']['retries'].values())}) | {plain['requests']} | |",
+        "",
+        f"Runs ({args.repeat} of each, interleaved; the table shows the median-CPU run; load = "
+        "1-minute load average around the run):",
+        "",
+        runs_text("kit", kits),
+        *([runs_text(f"kit from {args.baseline_tree} (before)", bases)] if bases else []),
+        runs_text("plain", plains),
+        *(
+            [
+                f"* median CPU before -> after: {median_run(bases)['cpu']:.1f} s -> "
+                f"{kit['cpu']:.1f} s (plain {plain['cpu']:.1f} s); median wall "
+                f"{sorted(r['wall'] for r in bases)[len(bases) // 2]:.1f} s -> "
+                f"{sorted(r['wall'] for r in kits)[len(kits) // 2]:.1f} s"
+            ]
+            if bases
+            else []
+        ),
         "",
         "The kit also pulls deleted users, the app, assignments, group members, provisioning "
         "logs, sync jobs + schema, plans, domains and activities, converts everything to typed "
