@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import logging
+import re
 import threading
 import time
 from collections.abc import Iterable
@@ -335,7 +336,9 @@ async def _entra(
             parts: list = []
 
             async def on_batch(items: list[dict]) -> None:
-                parts.append(await asyncio.to_thread(convert.entra_users, items))
+                parts.append(
+                    await asyncio.to_thread(lambda: convert.entra_users(_lower_guids(items, "id")))
+                )
 
             for _ in range(3):  # @odata.count is eventually consistent: re-read on mismatch
                 parts.clear()
@@ -351,6 +354,8 @@ async def _entra(
 
         async def app_chain():
             sp = await g.service_principal()
+            _lower_guids([sp], "id", "appId")
+            _lower_guids([r for r in sp.get("appRoles") or [] if isinstance(r, dict)], "id")
             manifest["tenant"].update(
                 app_display_name=sp.get("displayName"), app_id=sp.get("appId"), sp_id=sp.get("id")
             )
@@ -369,7 +374,7 @@ async def _entra(
         await g.aclose()
 
     def build_tables() -> None:  # CPU work: off the event loop, other requests go on
-        deleted_unique = list({str(u.get("id")): u for u in deleted}.values())
+        deleted_unique = list({str(u.get("id")): u for u in _lower_guids(deleted, "id")}.values())
         counts.add("entra_users", "users", n_users, len(users_frame), NO_ODATA_COUNT)
         counts.add("entra_users", "deleted", n_deleted, len(deleted_unique), NO_ODATA_COUNT)
         deleted_frame = convert.entra_users(deleted_unique, soft_deleted=True)
@@ -417,6 +422,10 @@ async def _entra(
             else convert.entra_group_members("", [], []),
         )
         events = list({str(e.get("id")): e for e in logs}.values())
+        _lower_guids(
+            [e["sourceIdentity"] for e in events if isinstance(e.get("sourceIdentity"), dict)],
+            "id",
+        )
         counts.add(
             "provisioning_events", "", None, len(events), "Graph publishes no count for these"
         )
@@ -442,6 +451,26 @@ async def _entra(
     manifest["queries"]["graph"] = [safe_url(q) for q in g.queries]
     manifest["unavailable"].update(g.unavailable)
     durations["entra"] = round(time.monotonic() - t0, 3)
+
+
+_GUID = re.compile(
+    r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+)
+
+
+def _lower_guids(items: list[dict], *keys: str) -> list[dict]:
+    """Spell GUID values of ``keys`` in lower case, in place (and return ``items``).
+
+    GUIDs are case-insensitive and nothing promises that every Graph endpoint spells them
+    alike; one casing in the snapshot keeps its tables joinable (ids that are not GUIDs,
+    such as appRoleAssignment ids, are opaque and kept exactly as sent).
+    """
+    for item in items:
+        for key in keys:
+            value = item.get(key)
+            if isinstance(value, str) and value != value.lower() and _GUID.match(value):
+                item[key] = value.lower()
+    return items
 
 
 NO_ODATA_COUNT = (
@@ -474,6 +503,7 @@ def _classify_members(members: dict, users_frame: pd.DataFrame, groups: list[dic
 async def _groups(g, sp_id: str, candidate_refs: tuple[str, ...]):
     """Assignments, then assigned + candidate groups with direct and transitive members."""
     assignments, n_assign = await g.assignments(sp_id)
+    _lower_guids(assignments, "principalId", "resourceId", "appRoleId")
     assigned = [
         str(a["principalId"])
         for a in assignments
@@ -486,7 +516,8 @@ async def _groups(g, sp_id: str, candidate_refs: tuple[str, ...]):
     async def fetch_group(ref: str, is_candidate: bool):
         async with sem:
             # an assignment's principalId is an id (opaque: not necessarily a GUID)
-            resolved.append((await g.group(ref, by_id=not is_candidate), is_candidate))
+            group = await g.group(ref, by_id=not is_candidate)
+            resolved.append((_lower_guids([group], "id")[0], is_candidate))
 
     await asyncio.gather(
         *(fetch_group(r, False) for r in dict.fromkeys(assigned)),
@@ -498,8 +529,10 @@ async def _groups(g, sp_id: str, candidate_refs: tuple[str, ...]):
     async def fetch_members(gid: str):
         async with sem:
             direct, _ = await g.members(gid, transitive=False)
+            _lower_guids(direct, "id")
             for _ in range(3):  # @odata.count is eventually consistent: re-read on mismatch
                 transitive, expected = await g.members(gid, transitive=True)
+                _lower_guids(transitive, "id")
                 received = len({str(m.get("id")) for m in transitive})
                 if expected is None or expected == received:
                     break

@@ -225,3 +225,36 @@ def test_relative_next_link_is_resolved_against_the_page_url():
     fake = Variant(n_users=1200, mutate=relative)
     items, expected = run(graph(fake), lambda g: g.users())
     assert expected == 1200 and len({u["id"] for u in items}) == 1200
+
+
+def test_guid_casing_that_differs_between_endpoints_still_joins(tmp_path):
+    """GUIDs are case-insensitive, and nothing promises one endpoint spells them like
+    another: the snapshot records GUIDs in one (lower) casing so the tables join."""
+    role = "18D14569-C3BD-439B-9A66-3A2AEE01D14F"
+
+    def mixed(request, body):
+        path = request.url.path
+        if path.endswith("/appRoleAssignedTo"):
+            for item in body["value"]:
+                item["principalId"] = item["principalId"].upper()
+                item["appRoleId"] = role
+        elif path == "/v1.0/servicePrincipals":
+            body["value"][0]["appRoles"][0]["id"] = role.lower()
+            body["value"][0]["id"] = SP_ID.upper()
+        elif path.endswith("/members") or path.endswith("/transitiveMembers"):
+            for item in body["value"]:
+                item["id"] = item["id"].upper()
+        return body
+
+    fake = Variant(n_users=10, n_zoom=5, mutate=mixed)
+    snap = pull_with(fake, tmp_path)
+    users = set(snap.table("entra_users")["entra_id"])
+    assignments = snap.table("entra_assignments")
+    user_rows = assignments[assignments["principal_type"] == "User"]
+    assert set(user_rows["principal_id"]) <= users and len(user_rows) == 1
+    roles = set(snap.table("entra_app_roles")["app_role_id"])
+    assert set(assignments["app_role_id"]) <= roles
+    members = snap.table("entra_group_members")
+    assert set(members["member_id"]) <= users and len(members) == 4
+    assert set(assignments["assignment_id"]) == {"a1", "a2"}  # opaque ids are kept as sent
+    assert snap.table("entra_app")["sp_id"].tolist() == [SP_ID]
