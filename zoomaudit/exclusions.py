@@ -3,7 +3,8 @@
 Place in the flow: analysis post-processing. ``reconcile`` and the licence audit call
 :func:`apply` on their findings. An exclusion file (YAML or CSV) lists entries with either
 ``user`` (a UPN, e-mail, Entra object id or Zoom id, compared case-insensitively) or
-``pattern`` (a glob such as ``svc-*@contoso.com``, or ``re:<regex>``), a ``reason`` and an
+``pattern`` (a glob such as ``svc-*@contoso.com`` matching the whole value, or ``re:<regex>``
+searched anywhere in the value, as Entra's REGEX MATCH does), a ``reason`` and an
 optional ``expires`` date (ISO ``YYYY-MM-DD``; the exclusion applies up to and including that
 day). Optional ``category`` limits the entry to one finding category.
 
@@ -59,7 +60,10 @@ class Exclusion:
             return re.compile(re.escape(self.user.strip()), re.IGNORECASE)
         p = (self.pattern or "").strip()
         if p.startswith("re:"):
-            return re.compile(p[3:], re.IGNORECASE)
+            # a regex is a search, like Entra's REGEX MATCH: "re:^svc-" covers svc-x@...
+            # (compiled for fullmatch, as the other forms are)
+            re.compile(p[3:])  # report an invalid regex on its own
+            return re.compile(r".*?(?:" + p[3:] + r").*", re.IGNORECASE | re.DOTALL)
         return re.compile(fnmatch.translate(p), re.IGNORECASE)
 
 

@@ -399,7 +399,8 @@ def _links(snapshot: Snapshot, result) -> Links:
     eu = snapshot.table("entra_users").drop_duplicates("entra_id")
     scope = result.scope.drop_duplicates("entra_id")
     sp = _positions(scope["entra_id"], entra_id)
-    in_scope = np.where(sp >= 0, scope["in_scope"].to_numpy(bool)[sp], False)
+    # (NA-safe take: a Zoom-only snapshot has no scope rows at all)
+    in_scope = _take(scope["in_scope"].astype("boolean"), sp, idx).fillna(False).to_numpy(bool)
     expected = result.expected
     if "user_type" in expected.columns and len(expected):
         exp = expected.drop_duplicates("entra_id")
