@@ -212,3 +212,33 @@ def test_token_endpoint_busy_is_retried_and_its_outage_is_not_blamed_on_credenti
     with pytest.raises(ServiceError, match="token endpoint") as info:
         run(zoom(down), lambda z: z.rest_users("active"))
     assert "CLIENT_SECRET" not in str(info.value)
+
+
+def test_scim_total_that_never_matches_is_a_count_mismatch_not_a_changing_listing(tmp_path):
+    """A totalResults that counts users the list never returns (the same every time) is a
+    verified count mismatch: reported as such, after two identical reads, not as a
+    listing that "kept changing"."""
+    from zoomaudit.errors import IncompleteDataError
+    from zoomaudit.pull import pull_async
+
+    def inflated(request, body):
+        if request.url.path.endswith("/Users"):
+            body["totalResults"] += 1
+        return body
+
+    fake = Variant(n_zoom=50, scim_cap=20, mutate=inflated)
+    with pytest.raises(IncompleteDataError) as info:
+        asyncio.run(
+            pull_async(
+                settings(),
+                out=tmp_path,
+                policy=fast_policy(),
+                sources=("zoom",),
+                zoom_transport=fake.transport(),
+                activities=False,
+            )
+        )
+    assert "zoom_scim_users: expected 51, received 50" in str(info.value)
+    assert "kept changing" not in str(info.value)
+    firsts = [r for r in fake.requests if r.url.params.get("startIndex") == "1"]
+    assert len(firsts) == 2  # a second identical read settles it

@@ -188,12 +188,19 @@ class ZoomSource:
         url = self.settings.zoom_scim_url.rstrip("/") + "/Users"
         self.queries.append(f"{url}?startIndex=1&count={self.scim_count}")
         last: tuple[list[dict], int | None] = ([], None)
+        previous: tuple | None = None
         for _ in range(self.max_passes):
             self.scim_passes += 1
             users, total, consistent = await self._scim_pass(url)
             last = (users, total)
             if consistent:
                 return last
+            # two identical reads: the listing is stable, its totalResults just disagrees
+            # with what it lists (a count mismatch the caller reports as such)
+            signature = (total, tuple(str(u.get("id")) for u in users))
+            if signature == previous:
+                return last
+            previous = signature
             log.warning("Zoom SCIM listing changed while it was read; reading it again")
         self.scim_inconsistent = True
         return last
