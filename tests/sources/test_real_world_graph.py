@@ -258,3 +258,21 @@ def test_guid_casing_that_differs_between_endpoints_still_joins(tmp_path):
     assert set(members["member_id"]) <= users and len(members) == 4
     assert set(assignments["assignment_id"]) == {"a1", "a2"}  # opaque ids are kept as sent
     assert snap.table("entra_app")["sp_id"].tolist() == [SP_ID]
+
+
+def test_one_off_non_premium_403_on_a_premium_tenant_does_not_drop_sign_in_activity():
+    """Graph sometimes answers Authentication_RequestFromNonPremiumTenantOrB2CTenant
+    intermittently on premium tenants (graph.md §2): one repeat before giving up on
+    signInActivity for the whole snapshot."""
+    fake = Fake(n_users=30)
+    body = {
+        "error": {
+            "code": "Authentication_RequestFromNonPremiumTenantOrB2CTenant",
+            "message": "Neither tenant is B2C or tenant doesn't have premium license",
+        }
+    }
+    fake.faults.append(("/v1.0/users", lambda r: httpx.Response(403, json=body)))
+    g = graph(fake)
+    items, expected = run(g, lambda g: g.users())
+    assert len(items) == expected == 30
+    assert all("signInActivity" in u for u in items) and "signInActivity" not in g.unavailable

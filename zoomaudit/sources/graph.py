@@ -349,7 +349,9 @@ class GraphSource:
         ``on_restart`` is called when the read starts over without signInActivity (so a
         caller collecting batches can drop what it already has).
         """
-        if sign_in:
+        # Graph is reported to answer the non-premium 403 intermittently on premium
+        # tenants (graph.md §2): it is asked once more before signInActivity is given up
+        for attempt in range(2 if sign_in else 0):
             try:
                 return await self.collect(
                     "users",
@@ -359,6 +361,11 @@ class GraphSource:
                     on_batch=on_batch,
                 )
             except PermissionDeniedError as exc:
+                if on_restart is not None:
+                    on_restart()
+                if isinstance(exc, NonPremiumError) and attempt == 0:
+                    log.warning("Graph answered %s; asking once more", NON_PREMIUM)
+                    continue
                 # non-premium tenant, or no AuditLog.Read.All: users without sign-in activity
                 # (if User.Read.All is missing too, the read below says so)
                 reason = (
@@ -368,8 +375,7 @@ class GraphSource:
                 )
                 self.unavailable["signInActivity"] = f"{reason} ({exc})"
                 log.warning("signInActivity not available: %s; pulling users without it", reason)
-                if on_restart is not None:
-                    on_restart()
+                break
         return await self.collect(
             "users",
             "/users",
