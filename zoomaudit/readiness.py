@@ -16,7 +16,11 @@ Categories (one row per applicable category per candidate; ``ready`` only when n
 see :data:`CATEGORIES`. Definitions:
 
 * ``missing_required_attribute``: the simulated userName, work e-mail, givenName or familyName
-  is empty (NA or blank); the detail names the target and the empty source attribute(s).
+  is empty (NA or blank), or one of the source attributes its mapping reads is empty (e.g.
+  ``Join("@", [givenName], "contoso.example")`` with no givenName sends "contoso.example"),
+  unless the expression handles nulls itself (Coalesce, IIF, IsNull, IsNullOrEmpty,
+  IsPresent, Switch, IgnoreFlowIfNullOrEmpty); the detail names the target and the empty
+  source attribute(s).
 * ``upn_mail_mismatch``: simulated userName and work e-mail are both set and differ
   case-insensitively.
 * ``domain_not_verified``: the userName's domain (after the last ``@``) is not a Zoom managed
@@ -48,6 +52,7 @@ import pandas as pd
 
 from zoomaudit import licences, mapping
 from zoomaudit.errors import LookupFailedError, SnapshotError
+from zoomaudit.expressions import source_column
 from zoomaudit.matching import normalize_key
 from zoomaudit.scope import compute_scope, user_job_id
 from zoomaudit.snapshot import Snapshot
@@ -278,6 +283,13 @@ def _blank(s: pd.Series) -> pd.Series:
     return (s.isna() | s.astype("str").str.strip().eq("")).fillna(True).astype(bool)
 
 
+#: functions with which an expression handles a null source attribute itself
+_FALLBACK = re.compile(
+    r"\b(Coalesce|IIF|IsNull|IsNullOrEmpty|IsPresent|Switch|IgnoreFlowIfNullOrEmpty)\s*\(",
+    re.IGNORECASE,
+)
+
+
 def _source_attributes(expression: str) -> list[str]:
     return re.findall(r"\[([^\]]+)\]", expression or "")
 
@@ -358,14 +370,29 @@ def _evaluate_with_simulation(
     # missing_required_attribute
     mappings = {m.column: m for m in sim.attrs.get("mappings", [])}
     missing = pd.Series("", index=base.index, dtype="str")
+    by_id = users.set_index("entra_id")
     for col, target in REQUIRED_ATTRIBUTES.items():
         if col not in mappings:
             continue  # reported by the required_mappings gate
+        expression = mappings[col].expression
         empty = _blank(base[col])
         if empty.any():
-            srcs = _source_attributes(mappings[col].expression) or [mappings[col].expression]
+            srcs = _source_attributes(expression) or [expression]
             note = f"{target} is empty (source {', '.join(srcs)})"
             missing[empty] = (missing[empty] + "; " + note).str.lstrip("; ")
+        if _FALLBACK.search(expression or ""):
+            continue  # the expression handles a null source itself (Coalesce, IIF, ...)
+        for src in _source_attributes(expression):
+            column = source_column(src)
+            if column not in by_id.columns or column in ("entra_id",):
+                continue  # computed ([IsSoftDeleted], [appRoleAssignments]) or unknown
+            values = base["entra_id"].map(by_id[column])
+            if values.dtype == object:
+                continue  # multi-valued
+            blank = _blank(values.astype("str")) & ~empty
+            if blank.any():
+                note = f"{target}: source attribute {src} is empty"
+                missing[blank] = (missing[blank] + "; " + note).str.lstrip("; ")
     add("missing_required_attribute", missing != "", missing)
     un, mail = base["user_name"].astype("str"), base["work_email"].astype("str")
     both = ~_blank(un) & ~_blank(mail)

@@ -37,6 +37,8 @@ Readings chosen where issue 5 is silent (tested in ``tests/semantics``):
   whose old, disabled account shares the mail the userName comes from) stays
   ``should_be_deactivated`` as the text says, but the detail names the in-scope holder and
   warns that deactivating would cut that user off.
+* Mappings applied "only during object creation" (``flowType`` ObjectAddOnly) are not
+  compared: Entra never updates them, so a difference is not drift it would correct.
 * An empty expected userName (null source attribute) never matches; the ``not_provisioned`` /
   ``email_conflict`` detail says so.
 * A Zoom status other than active/inactive/pending is not "active": a matched in-scope user is
@@ -413,7 +415,12 @@ def _classify(snapshot, users, scope, expected, zoom, matches) -> pd.DataFrame:
         rows = np.flatnonzero(cmp_mask)
         rows_pa, zsub_pa = pa.array(rows), pa.array(zrow[rows])
         unevaluated = expected.attrs.get("unevaluated", {})
-        mapped = {mp.column for mp in expected.attrs.get("mappings", [])}
+        # "only during object creation" mappings are never updated by Entra: not drift
+        mapped = {
+            mp.column
+            for mp in expected.attrs.get("mappings", [])
+            if str(mp.flow_type or "Always").strip().lower() != "objectaddonly"
+        }
         all_on_user_name = len(m) and (m["matched_on"] == "user_name").all()
         diffs: list[tuple[str, np.ndarray, pa.Array, pa.Array]] = []
         for ecol, zcol, ci in COMPARED:
@@ -667,7 +674,8 @@ def _not_provisioned_detail(snapshot: Snapshot, g: pd.DataFrame) -> np.ndarray:
         + " at " + g["last_event_at"].astype(str)
     )  # fmt: skip
     now = pd.Timestamp(snapshot.taken_at)
-    age = now - pd.to_datetime(g["assigned_at"], utc=True)
+    # an assignment stamped after the snapshot (clock skew) counts as just now
+    age = (now - pd.to_datetime(g["assigned_at"], utc=True)).clip(lower=pd.Timedelta(0))
     minutes = (age.dt.total_seconds() // 60).astype("Int64")
     cycle = pd.Timedelta(cycle_length(snapshot))
     recent = ((age <= cycle) & (age >= pd.Timedelta(0))).fillna(False).to_numpy(bool)

@@ -77,3 +77,34 @@ def test_guest_by_user_type_or_ext_upn():
     ]
     r = readiness.check(snap(users, wave=("g1", "g2")), candidate_groups=["Wave 1"])
     assert "guest_user" in cats(r, "g1") and "guest_user" in cats(r, "g2")
+
+
+def _with_user_name(expression):
+    from readiness_fixtures import mappings
+
+    maps = mappings()
+    for m in maps:
+        if m["target_attribute"] == "userName":
+            m["expression"] = expression
+    return maps
+
+
+def test_missing_source_attribute_of_a_join_is_flagged_though_the_result_is_not_empty():
+    maps = _with_user_name('Join("@", [givenName], "contoso.example")')
+    s = snap([user("ana", given_name=None), user("bo")], wave=("ana", "bo"),
+             attribute_mappings=maps)  # fmt: skip
+    r = readiness.check(s, candidate_groups=["Wave 1"])
+    f = r.findings
+    row = f[(f["entra_id"] == "e-ana") & (f["category"] == "missing_required_attribute")]
+    assert len(row) == 1 and "givenName" in row["detail"].iloc[0]
+    assert "missing_required_attribute" not in cats(r, "bo")
+
+
+def test_coalesce_fallback_does_not_flag_the_empty_first_source():
+    maps = _with_user_name("Coalesce([mail], [userPrincipalName])")
+    s = snap([user("ana", mail=None)], wave=("ana",), attribute_mappings=maps)
+    r = readiness.check(s, candidate_groups=["Wave 1"])
+    f = r.findings
+    details = f.loc[f["category"] == "missing_required_attribute", "detail"].tolist()
+    # the work e-mail itself is empty (its own mapping reads [mail]); userName is not flagged
+    assert details and all("userName" not in d for d in details)

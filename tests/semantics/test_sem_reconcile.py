@@ -278,3 +278,29 @@ def test_mail_username_case_only_difference_matches():
     z = zoom("z1", "ana.ruiz@contoso.example", "Ana Ruiz", user_type="Basic")
     res = reconcile(snapshot([u], [z], group_members=["u1"], mappings=MAIL_USERNAME))
     assert one(res, "u1")["category"] == "in_sync"
+
+
+def test_object_add_only_mapping_is_not_compared():
+    maps = [dict(m) for m in MAIL_USERNAME] + [
+        {"job_id": "zoom.job", "object_mapping": "Provision Azure Active Directory Users",
+         "target_attribute": "displayName", "expression": "[displayName]",
+         "source_type": "Attribute", "matching_priority": 0, "flow_type": "ObjectAddOnly"},
+        {"job_id": "zoom.job", "object_mapping": "Provision Azure Active Directory Users",
+         "target_attribute": "name.familyName", "expression": "[surname]",
+         "source_type": "Attribute", "matching_priority": 0, "flow_type": "Always"},
+    ]  # fmt: skip
+    u = user("u1", "Ana Ruiz")
+    z = zoom("z1", "ana.ruiz@contoso.example", "Ana R. (Zoom nickname)", user_type="Basic",
+             family_name="Ruiz")  # fmt: skip
+    res = reconcile(snapshot([u], [z], direct=[("u1", BASIC)], mappings=maps))
+    assert one(res, "u1")["category"] == "in_sync"
+    z = zoom("z1", "ana.ruiz@contoso.example", "Ana Ruiz", user_type="Basic", family_name="Roiz")
+    r = one(reconcile(snapshot([u], [z], direct=[("u1", BASIC)], mappings=maps)), "u1")
+    assert r["category"] == "attribute_drift" and r["drift_attributes"] == "family_name"
+
+
+def test_assignment_stamped_after_the_snapshot_reads_as_just_assigned():
+    u = user("u1", "Ana Ruiz")
+    r = one(reconcile(snapshot([u], direct=[("u1", BASIC)],
+                               assigned_at="2026-01-15T12:03:00Z")), "u1")  # fmt: skip
+    assert r["detail"] == "pending: assigned 0 minutes ago"
