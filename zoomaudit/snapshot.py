@@ -183,7 +183,10 @@ class SnapshotWriter:
         for part in parts:
             path = path / part
             if not path.is_dir():
-                os.mkdir(path, 0o700)
+                try:
+                    os.mkdir(path, 0o700)
+                except FileExistsError:  # another writer thread made it since the check
+                    continue
                 os.chmod(path, 0o700)  # whatever the umask
         return path
 
