@@ -39,6 +39,9 @@ Readings chosen where issue 5 is silent (tested in ``tests/semantics``):
   warns that deactivating would cut that user off.
 * Mappings applied "only during object creation" (``flowType`` ObjectAddOnly) are not
   compared: Entra never updates them, so a difference is not drift it would correct.
+* Several Zoom users sharing an expected userName (possible only in hand-made data: Zoom
+  e-mails are unique) are all "matched by that userName": the active one is compared, the
+  others get no Zoom-only row, and the Entra user's detail says how many share it.
 * An empty expected userName (null source attribute) never matches; the ``not_provisioned`` /
   ``email_conflict`` detail says so.
 * A Zoom status other than active/inactive/pending is not "active": a matched in-scope user is
@@ -388,6 +391,9 @@ def _classify(snapshot, users, scope, expected, zoom, matches) -> pd.DataFrame:
             zp = positions(m["zoom_key"], zoom["zoom_key"])
         ok = (ep >= 0) & (zp >= 0)
         zrow[ep[ok]] = zp[ok]
+    sharing = np.ones(n, dtype=np.int64)  # Zoom users sharing the matched key
+    if len(m) and "candidates" in m.columns:
+        sharing[ep[ok]] = m["candidates"].fillna(1).to_numpy(np.int64)[ok]
     matched = zrow >= 0
     status = _take(zoom["status"], zrow)
     in_scope = scope["in_scope"].to_numpy(bool)
@@ -503,7 +509,10 @@ def _classify(snapshot, users, scope, expected, zoom, matches) -> pd.DataFrame:
     # a Zoom user an in-scope Entra user also matches is in use: say so in the detail
     holder = np.full(max(len(zoom), 1), -1, dtype=np.int64)
     held_rows = np.flatnonzero(in_scope & matched)
-    holder[zrow[held_rows[::-1]]] = held_rows[::-1]  # the first in-scope holder wins
+    if len(held_rows) > 1:  # the holder named is the smallest UPN (independent of row order)
+        upn = users["user_principal_name"].astype("str").to_numpy(object)[held_rows]
+        held_rows = held_rows[np.argsort(np.where(pd.isna(upn), "", upn).astype(str))]
+    holder[zrow[held_rows[::-1]]] = held_rows[::-1]  # the first one wins
     shared = np.where(matched, holder[np.maximum(zrow, 0)], -1)
     shared = np.where(in_scope, -1, shared)
 
@@ -524,6 +533,7 @@ def _classify(snapshot, users, scope, expected, zoom, matches) -> pd.DataFrame:
         "app_role_value": scope["app_role_value"].iloc[keep].astype("str").array,
         "assigned_at": scope["assigned_at"].iloc[keep].array,
         "_held_by": _take(users["user_principal_name"].astype("str"), shared[keep]).array,
+        "_sharing": sharing[keep],
     })  # fmt: skip
     ev = latest_events(snapshot)
     if len(ev):
@@ -553,6 +563,11 @@ def _classify(snapshot, users, scope, expected, zoom, matches) -> pd.DataFrame:
         )
         claimed[zr[zr >= 0]] = True
     claimed[conflict_row[has_conflict]] = True
+    if len(m) and (sharing > 1).any():
+        # Zoom users sharing a matched userName are matched by that expected userName too
+        keys = m.loc[m["matched_on"] == "user_name", "match_key"]
+        if len(keys) and "user_name_key" in zoom.columns:
+            claimed |= positions(zoom["user_name_key"], keys.drop_duplicates()) >= 0
     zst = zoom["status"].to_numpy(object)
     zsel = np.flatnonzero(~claimed & ((zst == "pending") | (zst == "active")))
     z = zoom.iloc[zsel]
@@ -655,6 +670,13 @@ def _details(snapshot: Snapshot, f: pd.DataFrame, drift_detail: pd.Series) -> np
                 + ": deactivating it would cut that user off, resolve the duplicate instead"
             ).fillna("")  # fmt: skip
         detail[idx] = text.to_numpy(object)
+    idx = np.flatnonzero(f["_sharing"].to_numpy(np.int64) > 1) if "_sharing" in f else []
+    if len(idx):
+        detail[idx] = (
+            pd.Series(detail[idx], dtype="str") + "; " + sub("_sharing", idx).astype(str)
+            + " Zoom users share this userName (Entra reports DuplicateTargetEntries); the "
+            "active one is shown"
+        ).to_numpy(object)  # fmt: skip
     idx = rows("not_provisioned")
     if len(idx):
         text = pd.Series(_not_provisioned_detail(snapshot, f.iloc[idx].reset_index(drop=True)))

@@ -304,3 +304,31 @@ def test_assignment_stamped_after_the_snapshot_reads_as_just_assigned():
     r = one(reconcile(snapshot([u], direct=[("u1", BASIC)],
                                assigned_at="2026-01-15T12:03:00Z")), "u1")  # fmt: skip
     assert r["detail"] == "pending: assigned 0 minutes ago"
+
+
+def test_zoom_users_sharing_the_expected_user_name_are_all_matched():
+    # hand-made tenant: an active account and a stale invite (with an id) for the same address
+    u = user("u1", "Ana Ruiz")
+    active = zoom("z1", "ana.ruiz@contoso.example", "Ana Ruiz", user_type="Basic")
+    stale = zoom("z2", "Ana.Ruiz@contoso.example", "Ana Ruiz", user_type="Basic")
+    stale[1]["status"] = "pending"
+    for zs in ([active, stale], [stale, active]):
+        res = reconcile(snapshot([u], zs, group_members=["u1"]))
+        r = one(res, "u1")
+        assert r["category"] == "in_sync" and r["zoom_id"] == "z1"
+        assert "2 Zoom users share this userName" in r["detail"]
+        assert len(res.findings) == 1  # the invite is matched by the same userName: no row
+
+
+def test_holder_named_in_the_detail_does_not_depend_on_row_order():
+    old = user("old", "Ana Ruiz", upn="ana.old@contoso.example",
+               mail="ana.ruiz@contoso.example", account_enabled=False)  # fmt: skip
+    b = user("b", "Ana Ruiz", upn="b.ana@contoso.example", mail="ana.ruiz@contoso.example")
+    a = user("a", "Ana Ruiz", upn="a.ana@contoso.example", mail="ana.ruiz@contoso.example")
+    z = zoom("z1", "ana.ruiz@contoso.example", "Ana Ruiz", user_type="Basic")
+    details = set()
+    for order in ([old, a, b], [b, a, old], [a, old, b]):
+        res = reconcile(snapshot(order, [z], group_members=["old", "a", "b"],
+                                 mappings=MAIL_USERNAME))  # fmt: skip
+        details.add(one(res, "old")["detail"])
+    assert len(details) == 1 and "a.ana@contoso.example" in details.pop()
