@@ -14,7 +14,8 @@ import httpx
 
 from zoomaudit.pull import pull_async
 from zoomaudit.snapshot import load
-from zoomaudit.sources.http import fast_policy
+from zoomaudit.sources.graph import GraphSource
+from zoomaudit.sources.http import Stats, fast_policy
 
 from .fakes import G1, SP_ID, Fake
 from .test_collectors_unit import graph, run, settings
@@ -276,3 +277,46 @@ def test_one_off_non_premium_403_on_a_premium_tenant_does_not_drop_sign_in_activ
     items, expected = run(g, lambda g: g.users())
     assert len(items) == expected == 30
     assert all("signInActivity" in u for u in items) and "signInActivity" not in g.unavailable
+
+
+def test_lifetime_validation_failed_mid_pull_renews_the_token_and_goes_on():
+    import time
+
+    from azure.core.credentials import AccessToken
+
+    class Rotating:
+        def __init__(self):
+            self.issued = 0
+
+        async def get_token(self, *scopes, claims=None, tenant_id=None, enable_cae=False, **kw):
+            self.issued += 1
+            return AccessToken(f"tok{self.issued}", int(time.time()) + 3600)
+
+        async def close(self):
+            return None
+
+    fake = Fake(n_users=1200)
+    expired = {
+        "error": {
+            "code": "InvalidAuthenticationToken",
+            "message": "Lifetime validation failed, the token is expired.",
+        }
+    }
+    serve = fake.graph
+
+    def graph_(request, path):
+        if request.headers["authorization"] == "Bearer tok1" and "skiptoken" in str(request.url):
+            return httpx.Response(401, json=expired)
+        return serve(request, path)
+
+    fake.graph = graph_
+    credential = Rotating()
+    g = GraphSource(
+        settings(),
+        policy=fast_policy(),
+        stats=Stats(),
+        transport=fake.transport(),
+        credential=credential,
+    )
+    items, expected = run(g, lambda g: g.users())
+    assert len({u["id"] for u in items}) == expected == 1200 and credential.issued == 2

@@ -242,3 +242,27 @@ def test_scim_total_that_never_matches_is_a_count_mismatch_not_a_changing_listin
     assert "kept changing" not in str(info.value)
     firsts = [r for r in fake.requests if r.url.params.get("startIndex") == "1"]
     assert len(firsts) == 2  # a second identical read settles it
+
+
+@pytest.mark.parametrize(
+    ("status", "body"),
+    [
+        (400, {"code": 200, "message": "No permission."}),
+        (
+            400,
+            {
+                "code": 4711,
+                "message": "Invalid access token, does not contain scopes:[report:read:admin].",
+            },
+        ),
+        (401, {"code": 4711, "message": "Invalid access token, does not contain scopes:[x]."}),
+        (403, {"code": 403, "message": 'The request was denied: "Report:Read".'}),
+    ],
+    ids=["no-permission", "4711-400", "4711-401", "role-403"],
+)
+def test_activity_report_refusals_are_recorded_not_fatal(status, body):
+    fake = Fake(n_zoom=3)
+    fake.faults.append(("/report/activities", lambda r: httpx.Response(status, json=body)))
+    z = zoom(fake)
+    assert run(z, lambda z: z.activities(30)) is None
+    assert str(body["message"])[:20] in z.unavailable["activities"]
