@@ -9,6 +9,12 @@ by hand (``PageIterator`` stops at empty pages) and ``ConsistencyLevel: eventual
 every page. Retries are ours (:mod:`zoomaudit.sources.http`, one budget and one set of counters
 for both services; msgraph's RetryHandler is switched off per request because it cannot retry
 5xx/HTML/malformed pages, treats ``Retry-After: 0`` as 3.5 s and cannot be counted).
+
+Nothing here relies on what Graph does not promise: page sizes (any, including empty pages
+with a nextLink), relative nextLinks, ``@odata.count`` (absent when the advanced query is not
+honoured: the caller records the count as unverifiable), ``@odata.type`` on members (groups
+are found with the OData cast when it is missing), GUID casing (compared case-insensitively)
+and id formats (an assigned group's id is read as an id even when it is not a GUID).
 """
 
 from __future__ import annotations

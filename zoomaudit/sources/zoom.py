@@ -9,7 +9,12 @@ limits are per account and label, shared by all apps) and slow down on 429.
 SCIM paging relies on nothing the server does not promise: the page size actually returned
 (``Resources``) sets the stride, pages are fetched in parallel once ``totalResults`` is known,
 short pages are topped up, and a listing that shifted while it was read (duplicates, missing
-ids, a changed ``totalResults``) is read again.
+ids, a changed ``totalResults``) is read again; two identical reads that still disagree with
+``totalResults`` are a count mismatch (reported by ``pull``). A listing without
+``totalResults`` is read page by page to the first empty page, and its count is unverifiable.
+REST listings whose users disagree with ``total_records`` are read again the same way; page
+tokens that do not advance are an error. Tokens: see ``auth.ZoomAuth`` (short lifetimes, a
+busy token endpoint).
 """
 
 from __future__ import annotations
