@@ -509,6 +509,8 @@ def _classify(snapshot, users, scope, expected, zoom, matches) -> pd.DataFrame:
     # a Zoom user an in-scope Entra user also matches is in use: say so in the detail
     holder = np.full(max(len(zoom), 1), -1, dtype=np.int64)
     held_rows = np.flatnonzero(in_scope & matched)
+    wanted = zrow[~in_scope & matched & active]  # only these Zoom rows need a holder
+    held_rows = held_rows[np.isin(zrow[held_rows], wanted)] if len(wanted) else held_rows[:0]
     if len(held_rows) > 1:  # the holder named is the smallest UPN (independent of row order)
         upn = users["user_principal_name"].astype("str").to_numpy(object)[held_rows]
         held_rows = held_rows[np.argsort(np.where(pd.isna(upn), "", upn).astype(str))]
