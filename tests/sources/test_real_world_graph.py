@@ -11,7 +11,9 @@ import asyncio
 import json
 
 import httpx
+import pytest
 
+from zoomaudit.errors import SourceError
 from zoomaudit.pull import pull_async
 from zoomaudit.snapshot import load
 from zoomaudit.sources.graph import GraphSource
@@ -320,3 +322,16 @@ def test_lifetime_validation_failed_mid_pull_renews_the_token_and_goes_on():
     )
     items, expected = run(g, lambda g: g.users())
     assert len({u["id"] for u in items}) == expected == 1200 and credential.issued == 2
+
+
+def test_next_link_that_points_at_the_same_page_is_an_error_not_a_loop():
+    def same(request, body):
+        if request.url.path.endswith("/appRoleAssignedTo"):
+            body["@odata.nextLink"] = str(request.url)
+        return body
+
+    async def go(g):
+        return await asyncio.wait_for(g.assignments(SP_ID), 5)
+
+    with pytest.raises(SourceError, match="nextLink"):
+        run(graph(Variant(n_users=3, mutate=same)), go)

@@ -266,3 +266,18 @@ def test_activity_report_refusals_are_recorded_not_fatal(status, body):
     z = zoom(fake)
     assert run(z, lambda z: z.activities(30)) is None
     assert str(body["message"])[:20] in z.unavailable["activities"]
+
+
+def test_scim_list_without_total_that_ignores_start_index_is_an_error_not_a_loop():
+    fake = Fake(n_zoom=30)
+
+    def same_page(request):
+        return Fake.page({"Resources": fake.zoom[:10]})
+
+    fake.scim = same_page
+
+    async def go(z):
+        return await asyncio.wait_for(z.scim_users(), 5)
+
+    with pytest.raises(SourceError, match="startIndex"):
+        run(zoom(fake), go)

@@ -325,7 +325,13 @@ class GraphSource:
                 first = False
                 link = page.get("@odata.nextLink")
                 # OData allows a relative nextLink: resolve it against this page's URL
-                url = urljoin(url, str(link)) if link else None
+                following = urljoin(url, str(link)) if link else None
+                if following is not None and following == url:
+                    raise SourceError(
+                        f"graph sent a nextLink pointing at the same page for {path}; "
+                        "the listing does not advance, pull again later"
+                    )
+                url = following
                 if url:  # the next page is on its way while this one is handled
                     task = asyncio.ensure_future(self.fetch(url, eventual=count, limiter=limiter))
                 value = page.get("value") or []

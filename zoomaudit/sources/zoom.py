@@ -305,15 +305,19 @@ class ZoomSource:
         may omit): read page after page until an empty one; nothing can be verified, so the
         total is None (the manifest records the count as unverified)."""
         items = list(first)
+        seen = {str(item.get("id")) for item in first}
         start = 1 + len(first)
-        pages = 1
         while first:
             _, first, _ = await self._scim_page(url, start)
+            new = {str(item.get("id")) for item in first} - seen
+            if first and not new:
+                raise SourceError(
+                    f"Zoom SCIM sent only users it had already listed at startIndex={start} "
+                    f"of {url} (and no totalResults); it seems to ignore startIndex"
+                )
+            seen |= new
             items.extend(first)
             start += len(first)
-            pages += 1
-            if pages > 100_000:
-                raise SourceError(f"Zoom SCIM kept sending pages for {url}; giving up")
         ids = [str(item.get("id")) for item in items]
         by_id = {str(item.get("id")): item for item in items}
         return list(by_id.values()), None, len(set(ids)) == len(ids)
