@@ -340,7 +340,9 @@ async def _entra(
                     await asyncio.to_thread(lambda: convert.entra_users(_lower_guids(items, "id")))
                 )
 
-            for _ in range(3):  # @odata.count is eventually consistent: re-read on mismatch
+            for attempt in range(1, 4):  # @odata.count is eventually consistent: re-read
+                if attempt > 1:
+                    await _settle(g.policy, attempt)
                 parts.clear()
                 _, expected = await g.users(on_batch=on_batch, on_restart=parts.clear)
                 frame = pd.concat(parts, ignore_index=True) if parts else convert.entra_users([])
@@ -479,6 +481,13 @@ NO_ODATA_COUNT = (
 )
 
 
+async def _settle(policy: RetryPolicy, attempt: int) -> None:
+    """Wait before re-reading a collection whose eventually consistent ``@odata.count``
+    disagreed: an index that lags does not catch up in the milliseconds of an immediate
+    re-read (a few seconds by default; the policy's test hooks make it instant)."""
+    await policy.sleep(policy.backoff(attempt + 2, None))
+
+
 def _classify_members(members: dict, users_frame: pd.DataFrame, groups: list[dict]) -> None:
     """Tag members Graph sent without ``@odata.type`` (bare directoryObjects): ids found in
     /users are users, ids of groups we read are groups; others stay unknown (NA)."""
@@ -530,7 +539,9 @@ async def _groups(g, sp_id: str, candidate_refs: tuple[str, ...]):
         async with sem:
             direct, _ = await g.members(gid, transitive=False)
             _lower_guids(direct, "id")
-            for _ in range(3):  # @odata.count is eventually consistent: re-read on mismatch
+            for attempt in range(1, 4):  # @odata.count is eventually consistent: re-read
+                if attempt > 1:
+                    await _settle(g.policy, attempt)
                 transitive, expected = await g.members(gid, transitive=True)
                 _lower_guids(transitive, "id")
                 received = len({str(m.get("id")) for m in transitive})

@@ -335,3 +335,35 @@ def test_next_link_that_points_at_the_same_page_is_an_error_not_a_loop():
 
     with pytest.raises(SourceError, match="nextLink"):
         run(graph(Variant(n_users=3, mutate=same)), go)
+
+
+def test_lagging_user_count_is_given_time_to_catch_up(tmp_path):
+    """``@odata.count`` lags changes for a while (eventual consistency, and the emulator's
+    is exact): the re-reads wait (policy backoff) instead of asking again at once."""
+    clock = {"slept": 0.0}
+
+    async def sleep(seconds: float) -> None:
+        clock["slept"] += seconds
+
+    def lagging(request, body):
+        if request.url.path == "/v1.0/users" and "@odata.count" in body:
+            if clock["slept"] == 0:  # the index has not caught up until time passes
+                body["@odata.count"] += 2
+        return body
+
+    policy = fast_policy()
+    policy.sleep = sleep
+    fake = Variant(n_users=30, n_zoom=5, mutate=lagging)
+    path = asyncio.run(
+        pull_async(
+            settings(),
+            out=tmp_path,
+            policy=policy,
+            graph_transport=fake.transport(),
+            zoom_transport=fake.transport(),
+            activities=False,
+        )
+    )
+    snap = load(path)
+    assert snap.complete and snap.manifest["counts"]["entra_users"]["received"] == 30
+    assert clock["slept"] > 0
