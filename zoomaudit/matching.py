@@ -3,7 +3,8 @@
 Place in the flow: analysis. ``reconcile`` and the licence audit both call :func:`match`, so
 "who is who" is decided in one place. Entra matches on the mapping with the lowest
 ``matchingPriority`` (userName for Zoom), comparing the value it would send with the target's
-value; Zoom treats userName (an e-mail) case-insensitively. Our key is
+value, and trying the next matching attribute when one finds nothing; Zoom treats userName
+(an e-mail) case-insensitively. Our key is
 ``NFC(value).lower().strip()``. Null values are skipped (no match), as Entra does. A user's
 other addresses never produce a match here: ``reconcile`` only uses them to explain conflicts.
 """
@@ -15,6 +16,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from zoomaudit.errors import SnapshotError
 from zoomaudit.snapshot import Snapshot
 
 #: Zoom REST licence type -> SCIM userType (used when a SCIM record is missing)
@@ -222,7 +224,10 @@ def match(
         zoom: :func:`zoom_accounts` output (or any frame with ``user_name`` and ``zoom_id``;
             ``zoom_key``/``status``/``<col>_key`` are used when present).
         on: matching columns in precedence order (default ``expected.attrs["matching"]`` or
-            ``["user_name"]``). A user whose first attribute is null is tried on the next.
+            ``["user_name"]``). A user whose value of one attribute is null or finds no
+            Zoom user is tried on the next (Graph ``matchingPriority``). Raises
+            :class:`~zoomaudit.errors.SnapshotError` when no matching attribute exists on
+            the Zoom side (e.g. a job matching on externalId only).
 
     Returns:
         One row per matched Entra user: entra_id, zoom_key, zoom_id, match_key, matched_on,
@@ -234,6 +239,12 @@ def match(
     zoom_key = zoom["zoom_key"] if "zoom_key" in zoom.columns else zoom["zoom_id"]
     rank = status_rank(zoom["status"]) if "status" in zoom.columns else np.zeros(len(zoom))
     eid, zka, zid = arrow(expected["entra_id"]), arrow(zoom_key), arrow(zoom["zoom_id"])
+    usable = [c for c in on if c in expected.columns and c in zoom.columns]
+    if on and not usable and len(expected) and len(zoom):
+        raise SnapshotError(
+            f"the provisioning job matches on {', '.join(on)}, which the snapshot's Zoom data "
+            "does not carry (only userName, e-mail and names are pulled); cannot match users"
+        )
     parts: list[pd.DataFrame] = []
     todo = np.arange(len(expected))
     for col in on:
@@ -267,8 +278,10 @@ def match(
                 }
             )
         )
-        # a user is tried on the next attribute only when this one was null
-        todo = todo[pc.is_null(keys).to_numpy(zero_copy_only=False)]
+        # Graph's attributeMapping.matchingPriority: "If not found, the attribute with the
+        # next matching priority will be used, and so on until a match is found": users
+        # whose value is null *or* found no Zoom user are tried on the next attribute
+        todo = todo[~hit]
     cols = ("entra_id", "zoom_key", "zoom_id", "match_key", "matched_on")
     if not parts:
         out = pd.DataFrame({c: pd.Series(dtype="str") for c in cols})

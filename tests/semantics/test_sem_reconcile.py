@@ -332,3 +332,54 @@ def test_holder_named_in_the_detail_does_not_depend_on_row_order():
                                  mappings=MAIL_USERNAME))  # fmt: skip
         details.add(one(res, "old")["detail"])
     assert len(details) == 1 and "a.ana@contoso.example" in details.pop()
+
+
+def _two_matching_attributes():
+    return [
+        {"job_id": "zoom.job", "object_mapping": "Provision Azure Active Directory Users",
+         "target_attribute": "userName", "expression": "[userPrincipalName]",
+         "source_type": "Attribute", "matching_priority": 1},
+        {"job_id": "zoom.job", "object_mapping": "Provision Azure Active Directory Users",
+         "target_attribute": 'emails[type eq "work"].value', "expression": "[mail]",
+         "source_type": "Attribute", "matching_priority": 2},
+    ]  # fmt: skip
+
+
+def test_next_matching_attribute_is_tried_when_the_first_finds_nothing():
+    # Graph attributeMapping.matchingPriority: "If not found, the attribute with the next
+    # matching priority will be used"
+    u = user("u1", "Ana Ruiz", upn="ana@contoso.example", mail="ana.ruiz@contoso.example")
+    z = zoom("z1", "ana.ruiz@contoso.example", "Ana Ruiz")
+    res = reconcile(snapshot([u], [z], group_members=["u1"], mappings=_two_matching_attributes()))
+    r = one(res, "u1")
+    assert r["zoom_id"] == "z1" and r["category"] == "attribute_drift"
+    assert r["drift_attributes"] == "user_name"  # Entra would rename the Zoom user
+    assert res.matches.set_index("entra_id").loc["u1", "matched_on"] == "work_email"
+
+
+def test_first_matching_attribute_wins_when_both_would_match():
+    u = user("u1", "Ana Ruiz", upn="ana@contoso.example", mail="ana.ruiz@contoso.example")
+    z1 = zoom("z1", "ana.ruiz@contoso.example", "Ana Ruiz")
+    z2 = zoom("z2", "ana@contoso.example", "Ana Ruiz", work_email="ana@contoso.example")
+    res = reconcile(snapshot([u], [z1, z2], group_members=["u1"],
+                             mappings=_two_matching_attributes()))  # fmt: skip
+    assert one(res, "u1")["zoom_id"] == "z2"
+
+
+def test_job_matching_only_on_an_attribute_zoom_data_lacks_is_a_clear_error():
+    import pytest
+
+    from zoomaudit.errors import SnapshotError
+
+    maps = [
+        {"job_id": "zoom.job", "object_mapping": "Provision Azure Active Directory Users",
+         "target_attribute": "externalId", "expression": "[mailNickname]",
+         "source_type": "Attribute", "matching_priority": 1},
+        {"job_id": "zoom.job", "object_mapping": "Provision Azure Active Directory Users",
+         "target_attribute": "userName", "expression": "[userPrincipalName]",
+         "source_type": "Attribute", "matching_priority": 0},
+    ]  # fmt: skip
+    u = user("u1", "Ana Ruiz", mail_nickname="ana")
+    z = zoom("z1", "ana.ruiz@contoso.example", "Ana Ruiz")
+    with pytest.raises(SnapshotError, match="matches on external_id"):
+        reconcile(snapshot([u], [z], group_members=["u1"], mappings=maps))
