@@ -127,9 +127,21 @@ def explain(snapshot: Snapshot, user: str, result=None, *, sync_all: bool = Fals
         result = reconcile(snapshot, sync_all=sync_all, allow_incomplete=True)
     zoom = result.zoom
     entra_id, zoom_key = _find(snapshot, user, zoom)
-    if entra_id is not None and zoom_key is None:
+    if entra_id is not None:
+        # the Zoom user of the person's story is the one the reconcile matched (or named in
+        # an email_conflict row), not whichever Zoom user happens to hold the query text
         m = result.matches[result.matches["entra_id"] == entra_id]
-        zoom_key = m["zoom_key"].iloc[0] if len(m) else None
+        named = result.findings.loc[result.findings["entra_id"] == entra_id, "zoom_id"].dropna()
+        if len(m):
+            zoom_key = m["zoom_key"].iloc[0]
+        elif len(named):
+            hit = zoom.loc[zoom["zoom_id"] == named.iloc[0], "zoom_key"]
+            zoom_key = hit.iloc[0] if len(hit) else zoom_key
+    elif zoom_key is not None:
+        # found on the Zoom side (Zoom id or userName): the story is the matched Entra user's
+        m = result.matches[result.matches["zoom_key"] == zoom_key]
+        if m["entra_id"].nunique() == 1:
+            entra_id = m["entra_id"].iloc[0]
     if entra_id is None and zoom_key is None:
         raise LookupFailedError(
             f"no Entra or Zoom user matches {user!r} in snapshot {snapshot.id}"
