@@ -356,8 +356,6 @@ async def _entra(
 
         async def app_chain():
             sp = await g.service_principal()
-            _lower_guids([sp], "id", "appId")
-            _lower_guids([r for r in sp.get("appRoles") or [] if isinstance(r, dict)], "id")
             manifest["tenant"].update(
                 app_display_name=sp.get("displayName"), app_id=sp.get("appId"), sp_id=sp.get("id")
             )
@@ -374,6 +372,17 @@ async def _entra(
         (assignments, n_assign, groups, members, member_counts), (logs, _), (jobs, schemas) = chain
     finally:
         await g.aclose()
+
+    # requests used the ids as Graph sent them; the tables get GUIDs in one casing
+    _lower_guids([sp], "id", "appId")
+    _lower_guids([r for r in sp.get("appRoles") or [] if isinstance(r, dict)], "id")
+    _lower_guids(assignments, "principalId", "resourceId", "appRoleId")
+    _lower_guids([gr for gr, _ in groups], "id")
+    members = {_lower_guid(k): v for k, v in members.items()}
+    member_counts = {_lower_guid(k): v for k, v in member_counts.items()}
+    for direct, transitive in members.values():
+        _lower_guids(direct, "id")
+        _lower_guids(transitive, "id")
 
     def build_tables() -> None:  # CPU work: off the event loop, other requests go on
         deleted_unique = list({str(u.get("id")): u for u in _lower_guids(deleted, "id")}.values())
@@ -475,6 +484,10 @@ def _lower_guids(items: list[dict], *keys: str) -> list[dict]:
     return items
 
 
+def _lower_guid(value: str) -> str:
+    return value.lower() if _GUID.match(value) else value
+
+
 NO_ODATA_COUNT = (
     "Graph sent no @odata.count (the ConsistencyLevel: eventual advanced query was not "
     "honoured); the row count could not be verified"
@@ -512,7 +525,6 @@ def _classify_members(members: dict, users_frame: pd.DataFrame, groups: list[dic
 async def _groups(g, sp_id: str, candidate_refs: tuple[str, ...]):
     """Assignments, then assigned + candidate groups with direct and transitive members."""
     assignments, n_assign = await g.assignments(sp_id)
-    _lower_guids(assignments, "principalId", "resourceId", "appRoleId")
     assigned = [
         str(a["principalId"])
         for a in assignments
@@ -525,8 +537,7 @@ async def _groups(g, sp_id: str, candidate_refs: tuple[str, ...]):
     async def fetch_group(ref: str, is_candidate: bool):
         async with sem:
             # an assignment's principalId is an id (opaque: not necessarily a GUID)
-            group = await g.group(ref, by_id=not is_candidate)
-            resolved.append((_lower_guids([group], "id")[0], is_candidate))
+            resolved.append((await g.group(ref, by_id=not is_candidate), is_candidate))
 
     await asyncio.gather(
         *(fetch_group(r, False) for r in dict.fromkeys(assigned)),
@@ -538,12 +549,10 @@ async def _groups(g, sp_id: str, candidate_refs: tuple[str, ...]):
     async def fetch_members(gid: str):
         async with sem:
             direct, _ = await g.members(gid, transitive=False)
-            _lower_guids(direct, "id")
             for attempt in range(1, 4):  # @odata.count is eventually consistent: re-read
                 if attempt > 1:
                     await _settle(g.policy, attempt)
                 transitive, expected = await g.members(gid, transitive=True)
-                _lower_guids(transitive, "id")
                 received = len({str(m.get("id")) for m in transitive})
                 if expected is None or expected == received:
                     break

@@ -249,7 +249,9 @@ def test_guid_casing_that_differs_between_endpoints_still_joins(tmp_path):
                 item["id"] = item["id"].upper()
         return body
 
-    fake = Variant(n_users=10, n_zoom=5, mutate=mixed)
+    # Graph reads /groups/{ID} in any casing (the fake only knows the lower-case path)
+    routes = {f"/v1.0/groups/{G1.upper()}": lambda r: {"id": G1.upper(), "displayName": "G1"}}
+    fake = Variant(n_users=10, n_zoom=5, mutate=mixed, routes=routes)
     snap = pull_with(fake, tmp_path)
     users = set(snap.table("entra_users")["entra_id"])
     assignments = snap.table("entra_assignments")
@@ -261,6 +263,12 @@ def test_guid_casing_that_differs_between_endpoints_still_joins(tmp_path):
     assert set(members["member_id"]) <= users and len(members) == 4
     assert set(assignments["assignment_id"]) == {"a1", "a2"}  # opaque ids are kept as sent
     assert snap.table("entra_app")["sp_id"].tolist() == [SP_ID]
+    groups = snap.table("entra_groups")
+    assert groups["group_id"].tolist() == [G1] and bool(groups["assigned"].iloc[0])
+    assert set(members["group_id"]) == {G1}
+    # requests used the ids as Graph sent them (some filters are case-sensitive)
+    logs = [r for r in fake.requests if r.url.path.endswith("/auditLogs/provisioning")]
+    assert SP_ID.upper() in str(logs[0].url)
 
 
 def test_one_off_non_premium_403_on_a_premium_tenant_does_not_drop_sign_in_activity():
