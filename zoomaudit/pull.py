@@ -600,9 +600,10 @@ async def _zoom(
             z.domains(),
             z.activities(since[0], now=since[1]) if activities else _none(),
         )
+        (scim, n_scim), *rest, plans, domains, acts = results
+        current = await _resolve_moved_users(z, [items for items, _ in rest])
     finally:
         await z.aclose()
-    (scim, n_scim), *rest, plans, domains, acts = results
 
     def build_tables() -> None:  # CPU work: off the event loop, other requests go on
         counts.add(
@@ -617,7 +618,9 @@ async def _zoom(
         frames_ = []
         for status, (items, expected) in zip(("active", "inactive", "pending"), rest, strict=True):
             counts.add("zoom_users", status, expected, len(items), "Zoom sent no total_records")
+            items = [i for i in items if _email_key(i) not in current]
             frames_.append(convert.zoom_users(items))
+        frames_.append(convert.zoom_users([u for u in current.values() if u is not None]))
         writer.table("zoom_users", pd.concat(frames_, ignore_index=True))
         writer.table("zoom_plans", convert.zoom_plans(plans))
         writer.table("zoom_domains", convert.zoom_domains(domains))
@@ -631,6 +634,32 @@ async def _zoom(
     manifest["unavailable"].update(z.unavailable)
     manifest["zoom_scim_passes"] = z.scim_passes
     durations["zoom"] = round(time.monotonic() - t0, 3)
+
+
+def _email_key(user: dict) -> str:
+    return str(user.get("email") or "").strip().lower() or f"id:{user.get('id')}"
+
+
+async def _resolve_moved_users(z, listings: list[list[dict]]) -> dict[str, dict | None]:
+    """Users found in more than one status listing (their status changed while the
+    listings were read, e.g. Entra's provisioning cycle deactivated them meanwhile): asked
+    for one at a time, so the snapshot holds one row with the status Zoom reports now
+    (None: the user is gone). Keyed by lower-case e-mail."""
+    seen: dict[str, dict[int, dict]] = {}
+    for index, items in enumerate(listings):
+        for item in items:
+            seen.setdefault(_email_key(item), {})[index] = item
+    moved = {key: list(rows.values()) for key, rows in seen.items() if len(rows) > 1}
+    if not moved:
+        return {}
+    log.warning("%s Zoom users changed status during the pull; reading them again", len(moved))
+
+    async def one(rows: list[dict]) -> dict | None:
+        ref = next((r["id"] for r in rows if r.get("id")), None) or rows[0].get("email")
+        return await z.rest_user(str(ref))
+
+    found = await asyncio.gather(*(one(rows) for rows in moved.values()))
+    return dict(zip(moved, found, strict=True))
 
 
 async def _none():

@@ -281,3 +281,49 @@ def test_scim_list_without_total_that_ignores_start_index_is_an_error_not_a_loop
 
     with pytest.raises(SourceError, match="startIndex"):
         run(zoom(fake), go)
+
+
+def test_user_whose_status_changed_during_the_pull_is_one_row_with_its_current_status(tmp_path):
+    """Entra's provisioning cycle may deactivate a user while the three REST listings are
+    read: the user shows up as active and as inactive. The snapshot keeps one row, with the
+    status Zoom reports for that user now (ids are percent-encoded in the path)."""
+    from zoomaudit.pull import pull_async
+    from zoomaudit.snapshot import load
+
+    fake = Fake(n_zoom=20)
+    odd = "k&Kd+r6/TL=x"
+    fake.zoom[1]["id"] = odd  # active (1 % 9 != 0)
+    base = fake.rest
+    asked: list[str] = []
+
+    def rest(request, path):
+        if path == "/users" and request.url.params.get("status") == "inactive":
+            body = json.loads(base(request, path).content)
+            body["users"].append(
+                {"id": odd, "email": "user1@contoso.example", "type": 2, "status": "inactive"}
+            )
+            body["total_records"] += 1
+            return Fake.page(body)
+        if path.startswith("/users/"):
+            asked.append(request.url.raw_path.decode())
+            return Fake.page(
+                {"id": odd, "email": "user1@contoso.example", "type": 2, "status": "inactive"}
+            )
+        return base(request, path)
+
+    fake.rest = rest
+    path = asyncio.run(
+        pull_async(
+            settings(),
+            out=tmp_path,
+            policy=fast_policy(),
+            sources=("zoom",),
+            zoom_transport=fake.transport(),
+            activities=False,
+        )
+    )
+    users = load(path).table("zoom_users")
+    rows = users[users["email"] == "user1@contoso.example"]
+    assert rows["status"].tolist() == ["inactive"] and rows["zoom_id"].tolist() == [odd]
+    assert asked == ["/v2/users/k%26Kd%2Br6%2FTL%3Dx"]
+    assert users["email"].is_unique

@@ -25,6 +25,7 @@ import math
 import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
+from urllib.parse import quote
 
 import httpx
 
@@ -373,6 +374,22 @@ class ZoomSource:
         for item in items:
             seen[str(item.get("id") or "email:" + str(item.get("email", "")).lower())] = item
         return list(seen.values()), expected
+
+    async def rest_user(self, ref: str) -> dict | None:
+        """``GET /users/{id or email}`` (the id percent-encoded); None if Zoom has no such
+        user (any more)."""
+        url = self.settings.zoom_api_url.rstrip("/") + "/users/" + quote(str(ref), safe="@")
+        self.queries.append(url)
+        try:
+            body, content = await self.get(url, {}, label="light")
+        except AuthenticationError:
+            raise
+        except SourceError as exc:
+            if exc.status != 404:
+                raise
+            return None
+        self.sink("users_resolved", content)
+        return body
 
     async def plans(self) -> dict | None:
         url = self.settings.zoom_api_url.rstrip("/") + "/accounts/me/plans/usage"
