@@ -15,7 +15,8 @@ most one row, the first category that applies:
    attribute equal or not (userName/e-mail case-insensitively, others exactly after NFC+trim;
    attributes Entra would send as null are skipped, as Entra skips them)
 4. ``email_conflict``         in scope, unmatched, a Zoom user holds one of the user's other
-   addresses (UPN, mail, proxyAddresses smtp:, otherMails)
+   addresses (UPN, mail, proxyAddresses smtp:, otherMails) as its userName or, failing
+   that, as its e-mail
 5. ``not_provisioned``        in scope, no match; evidence = latest provisioning event
 6. ``nested_group_only``      out of scope only because membership is nested (any Zoom state)
 7. ``should_be_deactivated``  otherwise out of scope while the matched Zoom user is active
@@ -494,6 +495,17 @@ def _classify(snapshot, users, scope, expected, zoom, matches) -> pd.DataFrame:
         zk_arr = arrow(zkey).take(pa.array(order))
         zpos = positions(addrs["key"], zk_arr)
         hits = addrs[zpos >= 0].assign(_zrow=order[zpos[zpos >= 0]])
+        rest = addrs[~addrs["_row"].isin(hits["_row"]).to_numpy(bool)]
+        if len(rest) and "work_email" in zoom.columns:
+            # a Zoom user also "holds" its e-mail when it differs from its userName
+            wkey = normalize_key(zoom["work_email"]).reset_index(drop=True)
+            worder, _ = best_first(wkey, status_rank(zoom["status"]),
+                                   zoom["zoom_key"].reset_index(drop=True))  # fmt: skip
+            wpos = positions(rest["key"], arrow(wkey).take(pa.array(worder)))
+            more = rest[wpos >= 0].assign(_zrow=worder[wpos[wpos >= 0]])
+            if len(more):
+                more = more.assign(source=more["source"] + ", Zoom e-mail")
+                hits = pd.concat([hits, more], ignore_index=True)
         if len(hits):
             hits = hits.sort_values(["_row", "rank", "key"]).drop_duplicates("_row")
             where = hits["_row"].to_numpy()

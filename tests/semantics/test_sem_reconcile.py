@@ -383,3 +383,20 @@ def test_job_matching_only_on_an_attribute_zoom_data_lacks_is_a_clear_error():
     z = zoom("z1", "ana.ruiz@contoso.example", "Ana Ruiz")
     with pytest.raises(SnapshotError, match="matches on external_id"):
         reconcile(snapshot([u], [z], group_members=["u1"], mappings=maps))
+
+
+def test_conflict_on_a_zoom_users_e_mail_that_differs_from_its_user_name():
+    u = user("u1", "Ana Ruiz", upn="ana@contoso.example", mail="ana.ruiz@contoso.example")
+    z = zoom("z1", "ar@contoso.example", "Ana Ruiz", work_email="Ana.Ruiz@contoso.example")
+    r = one(reconcile(snapshot([u], [z], group_members=["u1"])), "u1")
+    assert r["category"] == "email_conflict" and r["zoom_id"] == "z1"
+    assert "Zoom e-mail" in r["conflict_address"]
+
+
+def test_conflict_prefers_a_user_name_holder_over_an_e_mail_holder():
+    u = user("u1", "Ana Ruiz", upn="ana@contoso.example", mail="ana.ruiz@contoso.example")
+    by_mail = zoom("z1", "x@contoso.example", "X", work_email="ana.ruiz@contoso.example")
+    by_name = zoom("z2", "ana.ruiz@contoso.example", "Ana Ruiz")
+    for zs in ([by_mail, by_name], [by_name, by_mail]):
+        r = one(reconcile(snapshot([u], zs, group_members=["u1"])), "u1")
+        assert r["zoom_id"] == "z2"
