@@ -370,6 +370,9 @@ async def _entra(
             users_complete(), g.deleted_users(), app_chain()
         )
         (assignments, n_assign, groups, members, member_counts), (logs, _), (jobs, schemas) = chain
+        received_users = len(users_frame)
+        received_deleted = len({str(u.get("id")).lower() for u in deleted})
+        users_frame, deleted = await _resolve_deleted_meanwhile(g, users_frame, deleted)
     finally:
         await g.aclose()
 
@@ -386,8 +389,8 @@ async def _entra(
 
     def build_tables() -> None:  # CPU work: off the event loop, other requests go on
         deleted_unique = list({str(u.get("id")): u for u in _lower_guids(deleted, "id")}.values())
-        counts.add("entra_users", "users", n_users, len(users_frame), NO_ODATA_COUNT)
-        counts.add("entra_users", "deleted", n_deleted, len(deleted_unique), NO_ODATA_COUNT)
+        counts.add("entra_users", "users", n_users, received_users, NO_ODATA_COUNT)
+        counts.add("entra_users", "deleted", n_deleted, received_deleted, NO_ODATA_COUNT)
         deleted_frame = convert.entra_users(deleted_unique, soft_deleted=True)
 
         writer.table(
@@ -492,6 +495,24 @@ NO_ODATA_COUNT = (
     "Graph sent no @odata.count (the ConsistencyLevel: eventual advanced query was not "
     "honoured); the row count could not be verified"
 )
+
+
+async def _resolve_deleted_meanwhile(g, users_frame: pd.DataFrame, deleted: list[dict]):
+    """Users in both /users and /directory/deletedItems (deleted or restored while the two
+    were read at the same time): Graph is asked whether each is a user now, and only that
+    row is kept. Returns ``(users_frame, deleted)``."""
+    by_key = {str(u.get("id")).lower(): u for u in deleted}
+    active = users_frame["entra_id"].astype(str).str.lower()
+    both = sorted(set(active) & set(by_key))
+    if not both:
+        return users_frame, deleted
+    log.warning("%s users were deleted or restored during the pull; asking again", len(both))
+    exists = await asyncio.gather(*(g.user_exists(str(by_key[k]["id"])) for k in both))
+    now_deleted = {k for k, present in zip(both, exists, strict=True) if not present}
+    users_frame = users_frame[~active.isin(now_deleted)].reset_index(drop=True)
+    restored = set(both) - now_deleted
+    deleted = [u for u in deleted if str(u.get("id")).lower() not in restored]
+    return users_frame, deleted
 
 
 async def _settle(policy: RetryPolicy, attempt: int) -> None:

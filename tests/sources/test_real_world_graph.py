@@ -375,3 +375,27 @@ def test_lagging_user_count_is_given_time_to_catch_up(tmp_path):
     snap = load(path)
     assert snap.complete and snap.manifest["counts"]["entra_users"]["received"] == 30
     assert clock["slept"] > 0
+
+
+def test_user_deleted_while_the_pull_runs_is_one_row(tmp_path):
+    """/users and /directory/deletedItems are read at the same time: a user deleted (or
+    restored) in between is in both. The snapshot keeps one row, per Graph's current view."""
+    fake = Variant(n_users=10, n_zoom=5)
+    gone = dict(fake.users[3], deletedDateTime="2025-02-05T10:00:00Z")
+    back = dict(fake.users[4], deletedDateTime="2025-02-05T10:00:00Z")
+
+    def deleted(request, body):
+        if request.url.path.startswith("/v1.0/directory/deletedItems"):
+            body["value"] = [gone, back]
+            if "@odata.count" in body:
+                body["@odata.count"] = 2
+        return body
+
+    fake.mutate = deleted
+    fake.routes = {f"/v1.0/users/{back['id']}": lambda r: {"id": back["id"]}}
+    snap = pull_with(fake, tmp_path)
+    users = snap.table("entra_users")
+    assert users["entra_id"].is_unique and len(users) == 10
+    rows = users.set_index("entra_id")
+    assert bool(rows.loc[gone["id"], "soft_deleted"])
+    assert not bool(rows.loc[back["id"], "soft_deleted"])

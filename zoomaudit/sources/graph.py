@@ -396,6 +396,20 @@ class GraphSource:
             on_batch=on_batch,
         )
 
+    async def user_exists(self, user_id: str) -> bool:
+        """Whether ``/users/{id}`` exists now (False on 404)."""
+        url = self.url(f"/users/{quote(user_id, safe='')}", {"$select": "id"})
+        self.queries.append(url)
+        try:
+            await self.get(url)
+        except PermissionDeniedError:
+            raise
+        except SourceError as exc:
+            if exc.status != 404:
+                raise
+            return False
+        return True
+
     async def deleted_users(self) -> tuple[list[dict], int | None]:
         params = {"$select": ",".join((*USER_SELECT, "deletedDateTime")), "$top": 999}
         try:
