@@ -80,6 +80,19 @@ async def _check_graph(settings, results, policy, stats, credential, transport) 
 
         if await _probe(results, "entra", "users", users()) is None:
             return
+
+        async def counts():
+            page = await g.get(
+                g.url("/users", {"$select": "id", "$top": 1, "$count": True}), eventual=True
+            )
+            if page.get("@odata.count") is None:
+                raise ZoomAuditError(
+                    "Graph sent no @odata.count (ConsistencyLevel: eventual not honoured): "
+                    "pulled row counts will be recorded as unverified"
+                )
+            return "ok (@odata.count sent: pulled row counts are verified)"
+
+        await _probe(results, "entra", "row counts (@odata.count)", counts(), required=False)
         await _probe(
             results,
             "entra",

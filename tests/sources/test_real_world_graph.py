@@ -399,3 +399,27 @@ def test_user_deleted_while_the_pull_runs_is_one_row(tmp_path):
     rows = users.set_index("entra_id")
     assert bool(rows.loc[gone["id"], "soft_deleted"])
     assert not bool(rows.loc[back["id"], "soft_deleted"])
+
+
+@pytest.mark.parametrize("honoured", [True, False])
+def test_check_says_whether_graph_counts_can_be_verified(honoured):
+    """Whether Graph honours ``ConsistencyLevel: eventual`` + ``$count`` decides whether the
+    pull can verify its row counts; ``check`` says so up front (optional probe)."""
+    from zoomaudit.check import check_async
+
+    def drop(request, body):
+        if not honoured:
+            body.pop("@odata.count", None)
+        return body
+
+    fake = Variant(n_users=5, mutate=drop)
+    results = asyncio.run(
+        check_async(
+            settings(), sources=("entra",), policy=fast_policy(), graph_transport=fake.transport()
+        )
+    )
+    probe = next(r for r in results if r.check == "row counts (@odata.count)")
+    assert probe.required is False
+    assert probe.ok is honoured
+    if not honoured:
+        assert "unverified" in probe.detail
