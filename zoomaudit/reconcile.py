@@ -301,7 +301,23 @@ def reconcile(
         zoom=zoom,
         snapshot_id=snapshot.id,
         expired_exclusions=expired,
+        notes=_notes(snapshot, expected),
     )
+
+
+def _notes(snapshot: Snapshot, expected: pd.DataFrame) -> list[str]:
+    """What the reader should know about how far the comparison goes (nothing silent)."""
+    notes = []
+    if not len(snapshot.table("attribute_mappings")):
+        notes.append("no synchronization schema in the snapshot: Microsoft's default Zoom "
+                     "mappings were simulated")  # fmt: skip
+    for column, error in expected.attrs.get("unevaluated", {}).items():
+        notes.append(f"mapping to {column} could not be simulated and was not compared: {error}")
+    for mp in expected.attrs.get("mappings", []):
+        if str(mp.flow_type or "").strip().lower() == "objectaddonly":
+            notes.append(f"mapping to {mp.target} applies only at creation (ObjectAddOnly): "
+                         "not compared")  # fmt: skip
+    return notes
 
 
 _ROLE_MAPPING = re.compile(

@@ -400,3 +400,20 @@ def test_conflict_prefers_a_user_name_holder_over_an_e_mail_holder():
     for zs in ([by_mail, by_name], [by_name, by_mail]):
         r = one(reconcile(snapshot([u], zs, group_members=["u1"])), "u1")
         assert r["zoom_id"] == "z2"
+
+
+def test_notes_say_what_was_not_compared():
+    maps = [dict(m) for m in MAIL_USERNAME] + [
+        {"job_id": "zoom.job", "object_mapping": "Provision Azure Active Directory Users",
+         "target_attribute": "displayName", "expression": "Frobnicate([displayName])",
+         "source_type": "Function", "matching_priority": 0},
+        {"job_id": "zoom.job", "object_mapping": "Provision Azure Active Directory Users",
+         "target_attribute": "name.givenName", "expression": "[givenName]",
+         "source_type": "Attribute", "matching_priority": 0, "flow_type": "ObjectAddOnly"},
+    ]  # fmt: skip
+    u = user("u1", "Ana Ruiz")
+    res = reconcile(snapshot([u], group_members=["u1"], mappings=maps))
+    text = " | ".join(res.notes)
+    assert "display_name could not be simulated" in text
+    assert "name.givenName applies only at creation" in text
+    assert any("default Zoom mappings" in n for n in reconcile(snapshot([u])).notes)
