@@ -398,7 +398,7 @@ def _evaluate_with_simulation(
     both = ~_blank(un) & ~_blank(mail)
     add(
         "upn_mail_mismatch",
-        both & (un.str.casefold() != mail.str.casefold()),
+        both & (normalize_key(un) != normalize_key(mail)).fillna(False),  # NFC, case, trim
         "userName " + un.fillna("") + " differs from work e-mail " + mail.fillna(""),
     )
     domains = snapshot.table("zoom_domains")

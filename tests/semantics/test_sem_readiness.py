@@ -108,3 +108,15 @@ def test_coalesce_fallback_does_not_flag_the_empty_first_source():
     details = f.loc[f["category"] == "missing_required_attribute", "detail"].tolist()
     # the work e-mail itself is empty (its own mapping reads [mail]); userName is not flagged
     assert details and all("userName" not in d for d in details)
+
+
+def test_upn_mail_mismatch_ignores_case_nfd_and_surrounding_spaces():
+    import unicodedata
+
+    upn = "josé@contoso.example"
+    mail = " " + unicodedata.normalize("NFD", "JOSÉ@contoso.example")
+    users = [user("jose", user_principal_name=upn, mail=mail), user("ana", mail="x@c.example")]
+    s = snap(users, wave=("jose", "ana"))
+    r = readiness.check(s, candidate_groups=["Wave 1"])
+    assert "upn_mail_mismatch" not in cats(r, "jose")
+    assert "upn_mail_mismatch" in cats(r, "ana")
