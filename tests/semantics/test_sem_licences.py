@@ -122,3 +122,13 @@ def test_unmanaged_and_deactivated():
     a = licences.audit(snapshot([], zs))
     assert cats(a, "un") == {"licensed_unmanaged"}
     assert cats(a, "off") == {"licensed_deactivated"}
+
+
+def test_soft_deleted_owner_of_a_licensed_active_seat_is_entra_disabled():
+    upn = "0123456789abcdef0123456789abcdef" + "gone.user@contoso.example"
+    u = user("gone", "Gone User", upn=upn, soft_deleted=True)
+    zs = [lz("zg", "gone.user@contoso.example", "Gone User", login=TAKEN)]
+    a = licences.audit(snapshot([u], zs, direct=[("gone", LICENSED)]))
+    assert "licensed_entra_disabled" in cats(a, "zg")
+    f = a.findings.set_index("category")
+    assert "soft_deleted" in f.loc["licensed_entra_disabled", "detail"]
