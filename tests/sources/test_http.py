@@ -33,10 +33,11 @@ def test_retry_after_seconds_http_date_and_iso():
 
 
 def test_backoff_is_capped_and_honours_retry_after():
-    policy = RetryPolicy(base_delay=1.0, max_delay=5.0, jitter=False)
+    policy = RetryPolicy(base_delay=1.0, max_delay=5.0, max_retry_after=300.0, jitter=False)
     assert [policy.backoff(n, None) for n in (1, 2, 3, 4)] == [1.0, 2.0, 4.0, 5.0]
     assert policy.backoff(1, 3.0) == 3.0
-    assert policy.backoff(1, 60.0) == 5.0
+    # the server's Retry-After wins over our own cap: retrying earlier prolongs throttling
+    assert policy.backoff(1, 60.0) == 60.0
 
 
 def test_safe_url_masks_secret_query_values_but_keeps_paging_tokens():

@@ -65,7 +65,7 @@ class RetryPolicy:
     Attributes:
         max_attempts: attempts per request, including the first.
         base_delay: first backoff step in seconds when the server gives no Retry-After.
-        max_delay: cap on any single wait (Retry-After values above it are clamped).
+        max_delay: cap on a backoff the client chooses itself (no Retry-After given).
         max_retry_after: a Retry-After further away than this is not waited for: the request
             fails at once with ThrottledError (daily limits answer with tomorrow's date).
         malformed_attempts: attempts for 200 responses whose body is not the promised JSON.
@@ -84,7 +84,10 @@ class RetryPolicy:
     def backoff(self, attempt: int, retry_after: float | None) -> float:
         """Seconds to wait before attempt ``attempt + 1`` (``attempt`` counts from 1)."""
         if retry_after is not None:
-            return min(max(retry_after, 0.0), self.max_delay)
+            # The server's Retry-After is honoured as given: Graph documents that retrying
+            # earlier only prolongs throttling. Waits longer than max_retry_after never get
+            # here (the request fails at once with ThrottledError).
+            return min(max(retry_after, 0.0), self.max_retry_after)
         delay = self.base_delay * (2 ** (attempt - 1))
         if self.jitter:
             delay = delay * (0.5 + random.random())
