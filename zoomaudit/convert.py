@@ -399,6 +399,7 @@ def attribute_mappings(job_id: str, schema: dict) -> pd.DataFrame:
                     "job_id": job_id,
                     "rule_id": rule.get("id"),
                     "object_mapping": mapping.get("name"),
+                    "source_object": mapping.get("sourceObjectName"),
                     "target_attribute": am.get("targetAttributeName"),
                     "source_type": source.get("type"),
                     "expression": _source_expression(source),
@@ -411,8 +412,9 @@ def attribute_mappings(job_id: str, schema: dict) -> pd.DataFrame:
 
 
 def scoping_filters(job_id: str, schema: dict) -> pd.DataFrame:
-    """A synchronization schema -> ``scoping_filters`` (job_id, rule_id, group_index,
-    group_name, source_attribute, operator, values): one row per clause."""
+    """A synchronization schema -> ``scoping_filters`` (job_id, rule_id, object_mapping,
+    source_object, group_index, group_name, source_attribute, operator, values): one row per
+    clause. The user and the group object mappings each have their own scope."""
     rows = []
     for rule, mapping in _mappings(schema):
         scope = mapping.get("scope") or {}
@@ -422,6 +424,8 @@ def scoping_filters(job_id: str, schema: dict) -> pd.DataFrame:
                     {
                         "job_id": job_id,
                         "rule_id": rule.get("id"),
+                        "object_mapping": mapping.get("name"),
+                        "source_object": mapping.get("sourceObjectName"),
                         "group_index": index,
                         "group_name": group.get("name"),
                         "source_attribute": clause.get("sourceOperandName"),

@@ -145,6 +145,7 @@ TABLES: dict[str, tuple[Column, ...]] = {
             STR,
             "objectMapping name (e.g. Synchronize Azure Active Directory Users to customappsso)",
         ),
+        ("source_object", STR, "objectMapping sourceObjectName: User | Group (which objects)"),
         (
             "target_attribute",
             STR,
@@ -159,6 +160,8 @@ TABLES: dict[str, tuple[Column, ...]] = {
     "scoping_filters": _t(
         ("job_id", STR, "job id"),
         ("rule_id", STR, "synchronizationRule id"),
+        ("object_mapping", STR, "objectMapping name the scope belongs to"),
+        ("source_object", STR, "objectMapping sourceObjectName: User | Group"),
         ("group_index", INT, "index of the filter group (groups are ORed)"),
         ("group_name", STR, "name of the filter group"),
         ("source_attribute", STR, "clause sourceOperandName (clauses in a group are ANDed)"),
@@ -273,6 +276,20 @@ def _to_bool(value: object) -> object:
     if isinstance(value, float) and value != value:
         return pd.NA
     return bool(value)
+
+
+def user_object_rows(table: pd.DataFrame) -> pd.Series:
+    """True for rows of ``attribute_mappings``/``scoping_filters`` that belong to the *user*
+    object mapping (not the group one): by sourceObjectName, else by the mapping's name.
+
+    Rows that say neither are kept (True), so hand-made tables without these columns work.
+    """
+    missing = pd.Series(pd.NA, index=table.index, dtype="str")
+    source = table.get("source_object", missing).astype("str").str.lower()
+    name = table.get("object_mapping", missing).astype("str").str.lower()
+    by_name = ~(name.str.contains("group", regex=False).fillna(False).astype(bool))
+    by_source = source.eq("user").fillna(False).astype(bool)
+    return by_source.where(source.notna().astype(bool), by_name).astype(bool)
 
 
 def describe(table: str) -> pd.DataFrame:

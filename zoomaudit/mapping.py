@@ -24,6 +24,7 @@ import pandas as pd
 
 from zoomaudit import expressions
 from zoomaudit.errors import ExpressionError
+from zoomaudit.frames import user_object_rows
 from zoomaudit.scope import compute_scope, user_job_id
 from zoomaudit.snapshot import Snapshot
 
@@ -107,8 +108,7 @@ def job_mappings(snapshot: Snapshot) -> list[Mapping]:
         mine = table[table["job_id"] == job]
         table = mine if len(mine) else table
     if len(table):
-        om = table["object_mapping"].fillna("")
-        users = om.str.contains("user", case=False) & ~om.str.contains("group", case=False)
+        users = user_object_rows(table)
         if users.any():
             table = table[users]
     if not len(table):

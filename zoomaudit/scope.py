@@ -36,6 +36,7 @@ import pyarrow.compute as pc
 
 from zoomaudit.errors import ExpressionError
 from zoomaudit.expressions import net_regex, source_column
+from zoomaudit.frames import user_object_rows
 from zoomaudit.matching import arrow, positions
 from zoomaudit.snapshot import Snapshot
 
@@ -200,6 +201,8 @@ def passes_scoping_filters(
     if job_id is not None and "job_id" in filters.columns:
         mine = filters[filters["job_id"] == job_id]
         filters = mine if len(mine) else filters[filters["job_id"].isna()]
+    if len(filters):
+        filters = filters[user_object_rows(filters)]  # the group mapping's scope is not ours
     if not len(filters):
         return pd.Series(True, index=users.index)
     cache: dict[str, pd.Series] = {}

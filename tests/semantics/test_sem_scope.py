@@ -178,3 +178,20 @@ def test_greater_than_spellings_compare_integers_and_are_false_on_null():
 def test_unknown_operator_is_a_clear_error():
     with pytest.raises(ExpressionError, match="unknown scoping-filter operator"):
         in_scope(("department", "SOUNDS LIKE", ["Sales"]))
+
+
+def test_the_group_object_mappings_scope_does_not_filter_users():
+    """A job's group mapping may carry its own scoping filter; it must not be ANDed into the
+    user mapping's (both share a rule id and group indexes)."""
+    user_clause = {"job_id": "zoom.job", "rule_id": "r", "group_index": 0, "group_name": "u",
+                   "object_mapping": "Synchronize Azure Active Directory Users to customappsso",
+                   "source_object": "User", "source_attribute": "department",
+                   "operator": "IS NOT NULL", "values": []}  # fmt: skip
+    group_clause = dict(user_clause, object_mapping="Synchronize Azure Active Directory Groups "
+                        "to customappsso", source_object="Group", source_attribute="displayName",
+                        operator="STARTS WITH", values=["Zoom"])  # fmt: skip
+    snap = snapshot(USERS, group_members=[u["entra_id"] for u in USERS],
+                    filters=[user_clause, group_clause])  # fmt: skip
+    sc = compute_scope(snap)
+    # users are judged by the user clause only (department present and non-empty)
+    assert set(sc.loc[sc["in_scope"], "entra_id"]) == {"a", "d", "e"}

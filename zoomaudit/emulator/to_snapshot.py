@@ -171,6 +171,7 @@ def schema_tables(job_id: str, schema: dict) -> tuple[pd.DataFrame, pd.DataFrame
                 src = am.get("source") or {}
                 maps.append({
                     "job_id": job_id, "rule_id": rule.get("id"), "object_mapping": om.get("name"),
+                    "source_object": om.get("sourceObjectName"),
                     "target_attribute": am.get("targetAttributeName"),
                     "source_type": src.get("type"), "expression": _expression(src),
                     "default_value": am.get("defaultValue"), "flow_type": am.get("flowType"),
@@ -180,6 +181,8 @@ def schema_tables(job_id: str, schema: dict) -> tuple[pd.DataFrame, pd.DataFrame
                 for clause in group.get("clauses") or []:
                     filters.append({
                         "job_id": job_id, "rule_id": rule.get("id"), "group_index": gi,
+                        "object_mapping": om.get("name"),
+                        "source_object": om.get("sourceObjectName"),
                         "group_name": group.get("name"),
                         "source_attribute": clause.get("sourceOperandName"),
                         "operator": clause.get("operatorName"),
