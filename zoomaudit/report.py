@@ -502,7 +502,9 @@ def _execute_one(nb_path: Path, out: Path, snap_path: Path, data_dir: Path, para
             parameters=values,
             kernel_name="python3",
             progress_bar=False,
-            cwd=str(out),
+            # the kernel's working directory, set per kernel: papermill's own ``cwd=`` does a
+            # process-wide chdir, which races when notebooks run in parallel threads
+            resources={"metadata": {"path": str(out.resolve())}},
             log_output=False,
             start_timeout=120,
             execution_timeout=CELL_TIMEOUT_S,  # a hung cell fails its notebook, not the schedule
