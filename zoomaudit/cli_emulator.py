@@ -41,6 +41,12 @@ def serve(
     graph_port: int = typer.Option(0, "--graph-port", help="Graph port (0 = any free port)."),
     zoom_port: int = typer.Option(0, "--zoom-port", help="Zoom port (0 = any free port)."),
     authority_port: int = typer.Option(0, "--authority-port", help="Authority port."),
+    now: str = typer.Option(
+        "now",
+        "--now",
+        help="The tenant's current time: 'now' (the clock, so pulls and reports read "
+        "naturally) or an ISO time for a reproducible tenant (e.g. 2026-11-01T12:00:00Z).",
+    ),
 ) -> None:
     """Serve the emulator, print the ZOOMAUDIT_* settings as export lines, block until Ctrl-C."""
     from zoomaudit.emulator.core import FaultPlan
@@ -50,11 +56,21 @@ def serve(
         plan = FaultPlan.parse(faults)
     except ValueError as exc:
         raise ConfigError(f"--faults: {exc}") from exc
+    from datetime import UTC, datetime
+
+    from zoomaudit.emulator.generate import generate_tenant
+
+    try:
+        when = (
+            datetime.now(UTC).replace(microsecond=0)
+            if now == "now"
+            else datetime.fromisoformat(now.replace("Z", "+00:00")).astimezone(UTC)
+        )
+    except ValueError:
+        raise ConfigError(f"--now {now!r} is not 'now' or an ISO date/time") from None
     try:
         emu = Emulator(
-            users=users,
-            seed=seed,
-            scenario=scenario,
+            tenant=generate_tenant(users, seed, scenario=scenario, now=when),
             faults=plan,
             https_authority=https_authority,
             graph_port=graph_port,

@@ -197,3 +197,16 @@ def test_authority_faults_and_openid_configuration(authority_emu):
 def test_session_emulator_is_shared_and_serves_graph(emulator_session):
     resp = httpx.get(emulator_session.graph_url + "/users", headers={"Authorization": "Bearer t"})
     assert resp.status_code == 200 and resp.json()["value"]
+
+
+def test_cli_serve_rejects_a_bad_now_or_scenario_in_one_line():
+    for args in (["--now", "yesterday-ish"], ["--scenario", "no-such-scenario"]):
+        proc = subprocess.run(
+            [sys.executable, "-m", "zoomaudit", "emulator", "serve", "--users", "60", *args],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert proc.returncode == 2, proc.stderr
+        lines = proc.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("error: "), proc.stderr
