@@ -69,6 +69,26 @@ MEMBERS = [
 ]
 
 
+def base_assignments() -> list[dict]:
+    """The assignments every fixture tenant starts with: Fay directly, group g-exist."""
+    return [
+        {
+            "assignment_id": "a-fay",
+            "principal_id": "u6",
+            "principal_type": "User",
+            "app_role_id": BASIC,
+            "created_at": "2025-12-01T00:00:00Z",
+        },
+        {
+            "assignment_id": "a-exist",
+            "principal_id": "g-exist",
+            "principal_type": "Group",
+            "app_role_id": BASIC,
+            "created_at": "2025-12-01T00:00:00Z",
+        },
+    ]
+
+
 def snapshot(
     *,
     taken_at="2026-01-15T12:00:00Z",
@@ -116,24 +136,7 @@ def snapshot(
                 "allowed_member_types": ["User"],
             },
         ],
-        "entra_assignments": assignments
-        if assignments is not None
-        else [
-            {
-                "assignment_id": "a-fay",
-                "principal_id": "u6",
-                "principal_type": "User",
-                "app_role_id": BASIC,
-                "created_at": "2025-12-01T00:00:00Z",
-            },
-            {
-                "assignment_id": "a-exist",
-                "principal_id": "g-exist",
-                "principal_type": "Group",
-                "app_role_id": BASIC,
-                "created_at": "2025-12-01T00:00:00Z",
-            },
-        ],
+        "entra_assignments": assignments if assignments is not None else base_assignments(),
         "zoom_users": zoom_users
         if zoom_users is not None
         else [

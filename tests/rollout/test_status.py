@@ -4,28 +4,13 @@ from __future__ import annotations
 
 from zoomaudit import rollout
 
-from .fixtures import BASIC, snapshot, three_waves
+from .fixtures import BASIC, base_assignments, snapshot, three_waves
 
 BEFORE = dict(hosts=20)
 
 
 def _after(*, assigned, zoom=(), events=(), taken_at="2026-01-15T14:00:00Z", job="Active"):
-    base = [
-        {
-            "assignment_id": "a-fay",
-            "principal_id": "u6",
-            "principal_type": "User",
-            "app_role_id": BASIC,
-            "created_at": "2025-12-01T00:00:00Z",
-        },
-        {
-            "assignment_id": "a-exist",
-            "principal_id": "g-exist",
-            "principal_type": "Group",
-            "app_role_id": BASIC,
-            "created_at": "2025-12-01T00:00:00Z",
-        },
-    ]
+    base = base_assignments()
     base += [
         {
             "assignment_id": f"a-{uid}",
