@@ -16,7 +16,6 @@ returns without an id). Comparing a snapshot with the one before it, a finding i
 from __future__ import annotations
 
 import functools
-import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -99,27 +98,24 @@ def history(
             "auto": ``<data_dir>/.trends-cache`` with the default ``analyse``, else no cache;
             None: no cache.
     """
-    from zoomaudit.report import resolve_snapshot, snapshot_dirs
+    from zoomaudit.report import data_folder, resolve_snapshot
 
-    paths = snapshot_dirs(data_dir)
+    root = data_folder(data_dir)
+    infos = snapshot_mod.list_snapshots(root)  # manifests read once, oldest first
     if until is not None:
         stop = resolve_snapshot(until, data_dir).resolve()
-        names = [p.resolve() for p in paths]
-        paths = paths[: names.index(stop) + 1] if stop in names else paths
-    points = [p for p in paths if _complete(p)][-limit:]
+        names = [i.path.resolve() for i in infos]
+        infos = infos[: names.index(stop) + 1] if stop in names else infos
+    points = [i for i in infos if i.complete][-limit:]
     if cache_dir == "auto":
-        cache_dir = (
-            snapshot_dirs_root(data_dir) / ".trends-cache"
-            if (analyse is snapshot_findings)
-            else None
-        )
+        cache_dir = root / ".trends-cache" if analyse is snapshot_findings else None
     out = []
-    for path in points:
+    for info in points:
+        path = info.path
         cached = Path(cache_dir) / f"{path.name}-{code_signature()}.parquet" if cache_dir else None
-        if cached is not None and cached.is_file():
-            meta = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
-            taken = pd.Timestamp(meta["taken_at"]).tz_convert("UTC")
-            out.append(Point(meta.get("snapshot_id", path.name), taken, pd.read_parquet(cached)))
+        if cached is not None and cached.is_file() and info.taken_at is not None:
+            taken = pd.Timestamp(info.taken_at).tz_convert("UTC")
+            out.append(Point(info.id, taken, pd.read_parquet(cached)))
             continue
         try:
             snap = snapshot_mod.load(path)
@@ -131,12 +127,6 @@ def history(
         if cached is not None:
             _write_cache(found, cached)
     return out
-
-
-def snapshot_dirs_root(data_dir: Path | str) -> Path:
-    from zoomaudit.report import data_folder
-
-    return data_folder(data_dir)
 
 
 def _write_cache(found: pd.DataFrame, path: Path) -> None:
@@ -161,10 +151,6 @@ def code_signature() -> str:
     for file in sorted(Path(__file__).parent.glob("*.py")):
         digest.update(file.name.encode() + file.read_bytes())
     return digest.hexdigest()[:12]
-
-
-def _complete(path: Path) -> bool:
-    return bool(json.loads((path / "manifest.json").read_text(encoding="utf-8")).get("complete"))
 
 
 def compare(
