@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
@@ -153,6 +154,31 @@ def test_rate_limiter_penalize_lowers_rate():
     for _ in range(50):
         limiter.penalize()
     assert limiter.rate == pytest.approx(limiter.floor)
+
+
+def test_rate_limiter_keeps_one_timer_however_many_wait():
+    """Pages queued behind the limiter must not each arm a timer that re-arms itself: that
+    multiplied timers and cost ~7 % of a large pull's CPU."""
+
+    async def go():
+        loop = asyncio.get_running_loop()
+        armed = 0
+        original = loop.call_later
+
+        def counting(delay, callback, *args, **kwargs):
+            nonlocal armed
+            armed += 1
+            return original(delay, callback, *args, **kwargs)
+
+        loop.call_later = counting
+        limiter = RateLimiter(400.0, burst=1)
+        started = time.monotonic()
+        await asyncio.gather(*(limiter.acquire() for _ in range(40)))
+        return armed, time.monotonic() - started
+
+    armed, elapsed = asyncio.run(go())
+    assert armed <= 45  # about one per granted request, not one per waiter per grant
+    assert elapsed >= 39 / 400 * 0.9  # and the pace is still the rate
 
 
 def test_rate_limiter_serves_the_sequential_chain_first():
