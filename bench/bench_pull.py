@@ -71,7 +71,19 @@ def variant_kit(env: dict) -> dict:
     t0, c0 = time.perf_counter(), time.process_time()
     path = pull(settings, out=out)
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    # the pull's own high-water mark (the breakdown below re-parses every raw page)
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     snap = load(path)
+    if os.environ.get("ZOOMAUDIT_BENCH_NO_BREAKDOWN"):
+        return {
+            "breakdown": {},
+            "wall": wall,
+            "cpu": cpu,
+            "rss_mb": rss_mb,
+            "requests": snap.manifest["requests"],
+            "counts": snap.manifest["counts"],
+            "durations": snap.manifest["durations_s"],
+        }
     try:  # the GC thresholds the pull itself runs with (absent in a --baseline-tree)
         from zoomaudit.sources.http import relaxed_gc
     except ImportError:
@@ -82,7 +94,7 @@ def variant_kit(env: dict) -> dict:
         "breakdown": breakdown,
         "wall": wall,
         "cpu": cpu,
-        "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "rss_mb": rss_mb,
         "requests": snap.manifest["requests"],
         "counts": snap.manifest["counts"],
         "durations": snap.manifest["durations_s"],
@@ -270,10 +282,18 @@ def main() -> None:
     ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "pull.md"))
     ap.add_argument("--repeat", type=int, default=1, help="interleaved runs of each variant")
     ap.add_argument(
+        "--no-breakdown",
+        action="store_true",
+        help="skip re-doing the local steps on the raw pages (it holds them all parsed: "
+        "several GB at 1M users)",
+    )
+    ap.add_argument(
         "--baseline-tree",
         help="also run the kit with zoomaudit imported from this directory (before/after)",
     )
     args = ap.parse_args()
+    if args.no_breakdown:
+        os.environ["ZOOMAUDIT_BENCH_NO_BREAKDOWN"] = "1"
     if args.variant:
         env = json.loads(sys.stdin.read())
         fn = variant_kit if args.variant == "kit" else variant_plain
