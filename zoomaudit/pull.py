@@ -622,7 +622,7 @@ async def _zoom(
             z.activities(since[0], now=since[1]) if activities else _none(),
         )
         (scim, n_scim), *rest, plans, domains, acts = results
-        current = await _resolve_moved_users(z, [items for items, _ in rest])
+        current = await _resolve_moved_users(z, [users for users, _ in rest])
     finally:
         await z.aclose()
 
@@ -635,18 +635,17 @@ async def _zoom(
                 f"zoom_scim_users: the listing kept changing while it was read ({z.scim_passes} "
                 "passes)"
             )
-        writer.table("zoom_scim_users", convert.zoom_scim_users(scim))
+        writer.table("zoom_scim_users", scim)
         frames_ = []
-        for status, (items, expected) in zip(("active", "inactive", "pending"), rest, strict=True):
-            counts.add("zoom_users", status, expected, len(items), "Zoom sent no total_records")
-            items = [i for i in items if _email_key(i) not in current]
-            frames_.append(convert.zoom_users(items))
+        for status, (users, expected) in zip(("active", "inactive", "pending"), rest, strict=True):
+            counts.add("zoom_users", status, expected, len(users), "Zoom sent no total_records")
+            frames_.append(users[~_email_keys(users).isin(list(current))])
         frames_.append(convert.zoom_users([u for u in current.values() if u is not None]))
         writer.table("zoom_users", pd.concat(frames_, ignore_index=True))
         writer.table("zoom_plans", convert.zoom_plans(plans))
         writer.table("zoom_domains", convert.zoom_domains(domains))
         if acts is not None:
-            writer.table("zoom_activities", convert.zoom_activities(acts))
+            writer.table("zoom_activities", acts)
         elif not activities:
             manifest["unavailable"]["activities"] = "not requested"
 
@@ -657,30 +656,42 @@ async def _zoom(
     durations["zoom"] = round(time.monotonic() - t0, 3)
 
 
-def _email_key(user: dict) -> str:
-    return str(user.get("email") or "").strip().lower() or f"id:{user.get('id')}"
+def _email_keys(users: pd.DataFrame) -> pd.Series:
+    """One key per ``zoom_users`` row: the lower-case e-mail, else ``id:<zoom_id>``."""
+    email = users["email"].fillna("").str.strip().str.lower()
+    return email.where(email != "", "id:" + users["zoom_id"].fillna("None"))
 
 
-async def _resolve_moved_users(z, listings: list[list[dict]]) -> dict[str, dict | None]:
+async def _resolve_moved_users(z, listings: list[pd.DataFrame]) -> dict[str, dict | None]:
     """Users found in more than one status listing (their status changed while the
     listings were read, e.g. Entra's provisioning cycle deactivated them meanwhile): asked
     for one at a time, so the snapshot holds one row with the status Zoom reports now
     (None: the user is gone). Keyed by lower-case e-mail."""
-    seen: dict[str, dict[int, dict]] = {}
-    for index, items in enumerate(listings):
-        for item in items:
-            seen.setdefault(_email_key(item), {})[index] = item
-    moved = {key: list(rows.values()) for key, rows in seen.items() if len(rows) > 1}
-    if not moved:
+    keyed = pd.concat(
+        [
+            pd.DataFrame(
+                {
+                    "key": _email_keys(users),
+                    "listing": index,
+                    "zoom_id": users["zoom_id"],
+                    "email": users["email"],
+                }
+            )
+            for index, users in enumerate(listings)
+        ],
+        ignore_index=True,
+    )
+    keyed = keyed.drop_duplicates(["key", "listing"], keep="last")
+    moved = keyed[keyed.duplicated("key", keep=False)]
+    if moved.empty:
         return {}
-    log.warning("%s Zoom users changed status during the pull; reading them again", len(moved))
-
-    async def one(rows: list[dict]) -> dict | None:
-        ref = next((r["id"] for r in rows if r.get("id")), None) or rows[0].get("email")
-        return await z.rest_user(str(ref))
-
-    found = await asyncio.gather(*(one(rows) for rows in moved.values()))
-    return dict(zip(moved, found, strict=True))
+    refs: dict[str, str] = {}
+    for key, rows in moved.groupby("key", sort=False):  # rows in listing order
+        ids = rows["zoom_id"].dropna()
+        refs[str(key)] = ids.iloc[0] if len(ids) else rows["email"].iloc[0]
+    log.warning("%s Zoom users changed status during the pull; reading them again", len(refs))
+    found = await asyncio.gather(*(z.rest_user(str(ref)) for ref in refs.values()))
+    return dict(zip(refs, found, strict=True))
 
 
 async def _none():

@@ -204,3 +204,29 @@ def test_schema_flattening():
     assert list(maps["expression"]) == ["[userPrincipalName]", "Not([IsSoftDeleted])", '"Basic"']
     filters = convert.scoping_filters("j", schema)
     assert list(filters["group_index"]) == [0, 1] and filters.iloc[1]["values"] == []
+
+
+def test_chunks_convert_as_they_arrive_and_keep_item_order():
+    seen_batches: list[int] = []
+
+    def fn(items):
+        seen_batches.append(len(items))
+        return convert.zoom_users(items)
+
+    rows = convert.Chunks(fn, size=5)
+    users = [{"id": f"u{i}", "email": f"u{i}@contoso.example", "type": 1} for i in range(10)]
+    assert [rows.add(users[i : i + 3]) for i in range(0, 10, 3)] == [0, 3, 6, 9]
+    assert seen_batches == [6]  # converted once 5 or more were waiting
+    frame = rows.frame()
+    assert list(frame["zoom_id"]) == [f"u{i}" for i in range(10)]
+    assert seen_batches == [6, 4]  # the last 4 are converted when the frame is asked for
+    assert list(rows.take([9, 0, 4])["zoom_id"]) == ["u9", "u0", "u4"]
+    assert list(rows.take(range(10)).index) == list(range(10))
+    assert len(convert.Chunks(convert.zoom_users).frame()) == 0  # nothing added: empty table
+
+
+def test_last_by_key_keeps_first_order_and_last_value():
+    keys = pd.Series(["b", "a", "b", "c", "a"])
+    assert list(convert.last_by_key(keys)) == [2, 4, 3]  # b, a, c in first-seen order
+    items = [{"k": k, "row": i} for i, k in enumerate(keys)]
+    assert [v["row"] for v in {i["k"]: i for i in items}.values()] == [2, 4, 3]

@@ -28,7 +28,9 @@ from datetime import UTC, date, datetime, timedelta
 from urllib.parse import quote
 
 import httpx
+import pandas as pd
 
+from zoomaudit import convert
 from zoomaudit.auth import ZoomAuth
 from zoomaudit.config import Settings
 from zoomaudit.errors import (
@@ -189,21 +191,26 @@ class ZoomSource:
         )
 
     # ------------------------------------------------------------------ SCIM
-    async def scim_users(self) -> tuple[list[dict], int | None]:
-        """All SCIM users, de-duplicated by id; re-read if the listing shifted underneath."""
+    async def scim_users(self) -> tuple[pd.DataFrame, int | None]:
+        """All SCIM users as a ``zoom_scim_users`` table, de-duplicated by id, and
+        ``totalResults``; re-read if the listing shifted underneath.
+
+        Pages are converted as they arrive (``convert.Chunks``): only ids and positions are
+        kept as Python objects for the checks, which keeps a 1M-user pull in a few GB.
+        """
         url = self.settings.zoom_scim_url.rstrip("/") + "/Users"
         self.queries.append(f"{url}?startIndex=1&count={self.scim_count}")
-        last: tuple[list[dict], int | None] = ([], None)
+        last: tuple[pd.DataFrame, int | None] = (convert.zoom_scim_users([]), None)
         previous: tuple | None = None
         for _ in range(self.max_passes):
             self.scim_passes += 1
-            users, total, consistent = await self._scim_pass(url)
+            users, ids, total, consistent = await self._scim_pass(url)
             last = (users, total)
             if consistent:
                 return last
             # two identical reads: the listing is stable, its totalResults just disagrees
             # with what it lists (a count mismatch the caller reports as such)
-            signature = (total, tuple(str(u.get("id")) for u in users))
+            signature = (total, tuple(ids))
             if signature == previous:
                 return last
             previous = signature
@@ -220,8 +227,8 @@ class ZoomSource:
         total = body.get("totalResults")
         return start, resources, int(total) if total is not None else None
 
-    async def _scim_pass(self, url: str) -> tuple[list[dict], int | None, bool]:
-        """One read of the whole listing: ``(users, totalResults, consistent)``.
+    async def _scim_pass(self, url: str) -> tuple[pd.DataFrame, list[str], int | None, bool]:
+        """One read of the whole listing: ``(users, their ids, totalResults, consistent)``.
 
         Every item is placed at its 1-based position. Gaps (short or missing pages) are read
         again from where they start; a position read twice with different ids, an id at two
@@ -235,18 +242,22 @@ class ZoomSource:
             return await self._scim_sequential(url, first)
         stride = len(first)
         if stride == 0:
-            return [], total, total == 0
-        at: dict[int, dict] = {}
+            return convert.zoom_scim_users([]), [], total, total == 0
+        rows = convert.Chunks(convert.zoom_scim_users)
+        ids: list[str] = []  # the id of every row read
+        at: dict[int, int] = {}  # position -> row
         conflicts = 0
 
         def place(start: int, resources: list[dict]) -> None:
             nonlocal conflicts
-            for offset, item in enumerate(resources):
+            row = rows.add(resources)
+            ids.extend(str(item.get("id")) for item in resources)
+            for offset in range(len(resources)):
                 pos = start + offset
                 old = at.get(pos)
-                if old is not None and str(old.get("id")) != str(item.get("id")):
+                if old is not None and ids[old] != ids[row + offset]:
                     conflicts += 1
-                at[pos] = item
+                at[pos] = row + offset
 
         place(1, first)
         # enough pages in flight to use the label's rate at the latency seen on page 1
@@ -288,44 +299,49 @@ class ZoomSource:
                     end += 1
                 pending.extend(range(pos + stride, end, stride))
                 pos = end
-        ids = [str(item.get("id")) for item in at.values()]
+        placed = [ids[row] for row in at.values()]
         totals.discard(None)
         consistent = (
             len(totals) <= 1
             and conflicts == 0
-            and len(set(ids)) == len(ids) == total
+            and len(set(placed)) == len(placed) == total
             and all(p in at for p in range(1, total + 1))
         )
-        by_id = {str(item.get("id")): item for _, item in sorted(at.items())}
-        return list(by_id.values()), total, consistent
+        by_id = {ids[row]: row for _, row in sorted(at.items())}
+        return rows.take(by_id.values()), list(by_id), total, consistent
 
     async def _scim_sequential(
         self, url: str, first: list[dict]
-    ) -> tuple[list[dict], int | None, bool]:
+    ) -> tuple[pd.DataFrame, list[str], int | None, bool]:
         """A listing without ``totalResults`` (which RFC 7644 requires, but an implementation
         may omit): read page after page until an empty one; nothing can be verified, so the
         total is None (the manifest records the count as unverified)."""
-        items = list(first)
-        seen = {str(item.get("id")) for item in first}
+        rows = convert.Chunks(convert.zoom_scim_users)
+        rows.add(first)
+        ids = [str(item.get("id")) for item in first]
+        seen = set(ids)
         start = 1 + len(first)
         while first:
             _, first, _ = await self._scim_page(url, start)
-            new = {str(item.get("id")) for item in first} - seen
+            page_ids = [str(item.get("id")) for item in first]
+            new = set(page_ids) - seen
             if first and not new:
                 raise SourceError(
                     f"Zoom SCIM sent only users it had already listed at startIndex={start} "
                     f"of {url} (and no totalResults); it seems to ignore startIndex"
                 )
             seen |= new
-            items.extend(first)
+            rows.add(first)
+            ids.extend(page_ids)
             start += len(first)
-        ids = [str(item.get("id")) for item in items]
-        by_id = {str(item.get("id")): item for item in items}
-        return list(by_id.values()), None, len(set(ids)) == len(ids)
+        by_id = {key: row for row, key in enumerate(ids)}
+        return rows.take(by_id.values()), list(by_id), None, len(by_id) == len(ids)
 
     # ------------------------------------------------------------------ REST
-    async def rest_users(self, status: str) -> tuple[list[dict], int | None]:
-        """``/users?status=...`` following next_page_token (de-duplicated by id, else email).
+    async def rest_users(self, status: str) -> tuple[pd.DataFrame, int | None]:
+        """``/users?status=...`` following next_page_token as a ``zoom_users`` table
+        (de-duplicated by id, else email; pages converted as they arrive), and
+        ``total_records``.
 
         A listing whose unique users disagree with ``total_records`` (users added or removed
         while it was read shift the pages) is read again, up to ``max_passes`` times.
@@ -334,7 +350,7 @@ class ZoomSource:
         self.queries.append(
             str(httpx.URL(url, params={"status": status, "page_size": self.rest_page_size}))
         )
-        result: tuple[list[dict], int | None] = ([], None)
+        result: tuple[pd.DataFrame, int | None] = (convert.zoom_users([]), None)
         for _ in range(self.max_passes):
             result = await self._rest_users_pass(url, status)
             users, expected = result
@@ -348,9 +364,9 @@ class ZoomSource:
             )
         return result
 
-    async def _rest_users_pass(self, url: str, status: str) -> tuple[list[dict], int | None]:
+    async def _rest_users_pass(self, url: str, status: str) -> tuple[pd.DataFrame, int | None]:
         params = {"status": status, "page_size": self.rest_page_size}
-        items: list[dict] = []
+        rows = convert.Chunks(convert.zoom_users)
         expected = None
         first = True
         while True:
@@ -360,7 +376,7 @@ class ZoomSource:
                 total = body.get("total_records")
                 expected = int(total) if total is not None else None
                 first = False
-            items.extend(body.get("users") or [])
+            rows.add(body.get("users") or [])
             token = body.get("next_page_token")
             if not token:
                 break
@@ -370,10 +386,9 @@ class ZoomSource:
                     "the listing does not advance, pull again later"
                 )
             params = {**params, "next_page_token": token}
-        seen: dict[str, dict] = {}
-        for item in items:
-            seen[str(item.get("id") or "email:" + str(item.get("email", "")).lower())] = item
-        return list(seen.values()), expected
+        users = rows.frame()
+        key = users["zoom_id"].fillna("email:" + users["email"].fillna("").str.lower())
+        return rows.take(convert.last_by_key(key)), expected
 
     async def rest_user(self, ref: str) -> dict | None:
         """``GET /users/{id or email}`` (the id percent-encoded); None if Zoom has no such
@@ -419,13 +434,14 @@ class ZoomSource:
 
     async def activities(
         self, since_days: int, *, now: datetime | None = None
-    ) -> list[dict] | None:
+    ) -> pd.DataFrame | None:
         """Sign-in/out activity over the last ``since_days`` (max 6 months), in windows of at
-        most 28 days; None (and a reason in ``unavailable``) when the account may not read it."""
+        most 28 days, as a ``zoom_activities`` table; None (and a reason in ``unavailable``)
+        when the account may not read it."""
         url = self.settings.zoom_api_url.rstrip("/") + "/report/activities"
         today = (now or datetime.now(UTC)).astimezone(UTC).date()
         start = max(today - timedelta(days=since_days), today - timedelta(days=180))
-        out: list[dict] = []
+        out = convert.Chunks(convert.zoom_activities)
         for lo, hi in _windows(start, today, 28):
             params = {"from": lo.isoformat(), "to": hi.isoformat(), "page_size": 300}
             self.queries.append(str(httpx.URL(url, params=params)))
@@ -451,7 +467,7 @@ class ZoomSource:
                     self.unavailable["activities"] = f"report/activities not permitted: {exc}"
                     return None
                 self.sink("activities", content)
-                out.extend(body.get("activity_logs") or [])
+                out.add(body.get("activity_logs") or [])
                 token = body.get("next_page_token")
                 if not token:
                     break
@@ -461,7 +477,7 @@ class ZoomSource:
                         f"({lo}..{hi}); the report does not advance, pull again later"
                     )
                 params = {**params, "next_page_token": token}
-        return out
+        return out.frame()
 
 
 def _windows(start: date, end: date, days: int):
