@@ -11,6 +11,8 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
+#: PyPI name -> conda-forge name, where they differ
+CONDA_NAMES = {"isal": "python-isal"}
 _REQ = re.compile(r"^\s*([A-Za-z0-9_.-]+)(?:\[[^\]]*\])?\s*(.*)$")
 
 
@@ -38,11 +40,14 @@ def test_environment_yml_mirrors_pyproject_dependencies():
     assert conda.get("python") == py_floor
     for requirement in pyproject["project"]["dependencies"]:
         name, spec = _split(requirement)
+        name = CONDA_NAMES.get(name, name)
         assert name in conda, f"{name} is in pyproject but not in environment.yml"
         assert conda[name] == spec, (
             f"{name}: pyproject says {spec!r}, environment.yml {conda[name]!r}"
         )
-    extra = set(conda) - {_split(r)[0] for r in pyproject["project"]["dependencies"]}
+    extra = set(conda) - {
+        CONDA_NAMES.get(_split(r)[0], _split(r)[0]) for r in pyproject["project"]["dependencies"]
+    }
     notebooks = {_split(r)[0] for r in pyproject["project"]["optional-dependencies"]["notebooks"]}
     assert extra <= {"python", "pip"} | notebooks, f"not in pyproject: {sorted(extra)}"
 

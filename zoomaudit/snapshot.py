@@ -216,8 +216,6 @@ class SnapshotWriter:
             self._pending.pop(0).result()
 
     def _write_raw(self, source: str, name: str, content: bytes) -> None:
-        import gzip
-
         import orjson
 
         try:
@@ -225,7 +223,7 @@ class SnapshotWriter:
             entry = self._raw.get(key)
             if entry is None:
                 file = self._open(self._dir("raw", source) / f"{name}.jsonl.gz")
-                entry = (gzip.GzipFile(fileobj=file, mode="wb", compresslevel=1), file)
+                entry = (_gzip_writer(file), file)
                 self._raw[key] = entry
             if b"\n" in content or b"\r" in content:
                 content = orjson.dumps(orjson.loads(content))  # keep one page per line
@@ -304,6 +302,18 @@ class SnapshotWriter:
         except Exception:  # the directory goes anyway
             self._raw_error = None
         shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def _gzip_writer(file):
+    """A gzip stream at the fastest level: Intel ISA-L (``isal``, ~4x zlib's speed on JSON
+    pages, plain gzip output any tool reads) when installed, else the standard library."""
+    try:
+        from isal import igzip
+    except ImportError:  # pragma: no cover - isal is a dependency; wheels may be missing
+        import gzip
+
+        return gzip.GzipFile(fileobj=file, mode="wb", compresslevel=1)
+    return igzip.IGzipFile(fileobj=file, mode="wb", compresslevel=1)
 
 
 def _conforms(frame: pd.DataFrame, name: str) -> bool:
