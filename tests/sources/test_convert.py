@@ -230,3 +230,19 @@ def test_last_by_key_keeps_first_order_and_last_value():
     assert list(convert.last_by_key(keys)) == [2, 4, 3]  # b, a, c in first-seen order
     items = [{"k": k, "row": i} for i, k in enumerate(keys)]
     assert [v["row"] for v in {i["k"]: i for i in items}.values()] == [2, 4, 3]
+
+
+def test_sync_job_times_that_mean_never_are_na():
+    job = {
+        "id": "zoom.abc.def",
+        "templateId": "zoom",
+        "status": {
+            "code": "Active",
+            "steadyStateLastAchievedTime": "0001-01-01T00:00:00Z",
+            "lastExecution": {"timeBegan": "2026-11-01T10:00:00Z", "timeEnded": ""},
+            "quarantine": None,
+        },
+    }
+    row = convert.sync_jobs([job]).iloc[0]
+    assert pd.isna(row["steady_state_last"]) and pd.isna(row["last_execution_ended"])
+    assert row["last_execution_began"] == pd.Timestamp("2026-11-01T10:00:00Z")
