@@ -68,30 +68,17 @@ def variant_kit(env: dict) -> dict:
 
     settings = Settings.from_env(env, dotenv=None, use_keyring=False)
     out = tempfile.mkdtemp(prefix="zoomaudit-bench-")
+    gc_time = _gc_timer()
     t0, c0 = time.perf_counter(), time.process_time()
     path = pull(settings, out=out)
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    gc_s, gc_n = gc_time()
     # the pull's own high-water mark (the breakdown below re-parses every raw page)
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     snap = load(path)
-    if os.environ.get("ZOOMAUDIT_BENCH_NO_BREAKDOWN"):
-        return {
-            "breakdown": {},
-            "wall": wall,
-            "cpu": cpu,
-            "rss_mb": rss_mb,
-            "requests": snap.manifest["requests"],
-            "counts": snap.manifest["counts"],
-            "durations": snap.manifest["durations_s"],
-        }
-    try:  # the GC thresholds the pull itself runs with (absent in a --baseline-tree)
-        from zoomaudit.sources.http import relaxed_gc
-    except ImportError:
-        from contextlib import nullcontext as relaxed_gc
-    with relaxed_gc():
-        breakdown = cpu_breakdown(Path(path))
-    return {
-        "breakdown": breakdown,
+    result = {
+        "breakdown": {},
+        "gc": [gc_s, gc_n],
         "wall": wall,
         "cpu": cpu,
         "rss_mb": rss_mb,
@@ -99,6 +86,36 @@ def variant_kit(env: dict) -> dict:
         "counts": snap.manifest["counts"],
         "durations": snap.manifest["durations_s"],
     }
+    if not os.environ.get("ZOOMAUDIT_BENCH_NO_BREAKDOWN"):
+        try:  # the GC thresholds the pull itself runs with (absent in a --baseline-tree)
+            from zoomaudit.sources.http import relaxed_gc
+        except ImportError:
+            from contextlib import nullcontext as relaxed_gc
+        with relaxed_gc():
+            result["breakdown"] = cpu_breakdown(Path(path))
+    return result
+
+
+def _gc_timer():
+    """Time spent in cyclic-GC collections from now on: call the result for (seconds, n)."""
+    import gc
+
+    state = {"t": 0.0, "n": 0, "start": 0.0}
+
+    def callback(phase, info):
+        if phase == "start":
+            state["start"] = time.perf_counter()
+        else:
+            state["t"] += time.perf_counter() - state["start"]
+            state["n"] += 1
+
+    gc.callbacks.append(callback)
+
+    def done():
+        gc.callbacks.remove(callback)
+        return round(state["t"], 2), state["n"]
+
+    return done
 
 
 def cpu_breakdown(path: Path) -> dict:
@@ -123,9 +140,17 @@ def cpu_breakdown(path: Path) -> dict:
     parsed = {k: [orjson.loads(x) for x in v] for k, v in pages.items()}
     out["orjson_parse_s"] = time.process_time() - c
     c = time.process_time()
-    for line in blob:
-        zlib.compress(line, 1)
-    out["gzip_level1_s"] = time.process_time() - c
+    try:  # the snapshot's own compressor (ISA-L when installed)
+        from zoomaudit.snapshot import _gzip_writer
+    except ImportError:  # a --baseline-tree from before it existed: zlib level 1
+        for line in blob:
+            zlib.compress(line, 1)
+    else:
+        stream = _gzip_writer(io.BytesIO())
+        for line in blob:
+            stream.write(line + b"\n")
+        stream.close()
+    out["gzip_raw_pages_s"] = time.process_time() - c
     c = time.process_time()
     users = [u for p in parsed.get("entra/users.jsonl.gz", []) for u in p.get("value", [])]
     convert.entra_users(users)
@@ -396,6 +421,7 @@ def main() -> None:
         "fetches and parses users (Graph, SCIM, REST).",
         "",
         f"Kit durations: {json.dumps(kit['durations'])}",
+        f"Kit cyclic-GC pauses during the pull: {kit['gc'][0]} s in {kit['gc'][1]} collections",
         f"Kit CPU breakdown (local steps redone on the snapshot's raw pages, CPU s): "
         f"{json.dumps(kit['breakdown'])}",
         f"Plain chains (s): {json.dumps({k: round(v, 2) for k, v in chains.items()})}",

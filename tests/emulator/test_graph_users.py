@@ -4,36 +4,11 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from graph_tenant import SKU_E5, client, gid, shared, start
+from graph_tenant import SKU_E5, client, gid, start
 
 from zoomaudit.emulator.core import EmulatorOptions
 
 EVENTUAL = {"ConsistencyLevel": "eventual"}
-
-
-@pytest.fixture(scope="module")
-def emu():
-    """Shared by the read-only tests of this module."""
-    with shared() as running:
-        yield running
-
-
-@pytest.fixture
-def graph(emu):
-    with client(emu) as c:
-        yield c
-
-
-@pytest.fixture
-def fresh(make_emulator):
-    """An emulator of its own, for tests that inject faults or change the tenant."""
-    return start(make_emulator)
-
-
-@pytest.fixture
-def fgraph(fresh):
-    with client(fresh) as c:
-        yield c
 
 
 def pull(graph: httpx.Client, url: str, **kwargs) -> tuple[list[dict], list[dict]]:

@@ -1,0 +1,203 @@
+"""Benchmark: client CPU per request, layer by layer, on one constant page.
+
+Where does the pull's CPU go per request, before any conversion or storage? A server in a
+child process answers every GET with the same JSON page (500 Graph-like users, 156 KB); the
+client fetches it ``--requests`` times and parses it with orjson, through:
+
+* ``sync httpx``: ``httpx.Client`` one request after another (the plain baseline of
+  ``bench_pull.py``);
+* ``async httpx, 1 / 4 in flight``: ``httpx.AsyncClient`` (what any concurrent puller needs);
+* ``kit Zoom path, 4 in flight``: ``ZoomSource.get`` (read-only client, retries, rate limiter
+  at a rate that never waits, static token);
+* ``kit Graph path, 1 in flight``: ``GraphSource.fetch`` (msgraph-sdk request adapter with the
+  native response handler, kiota middleware, retries; static token).
+
+Usage: ``.venv/bin/python bench/bench_transport.py [--requests 600]`` writes
+``bench/results/transport.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+SERVER = r"""
+import sys
+import uvicorn
+from starlette.applications import Starlette
+from starlette.responses import Response
+from starlette.routing import Route
+
+users = [
+    b'{"id": "%08d-0000-4000-8000-000000000000", "userPrincipalName": "user%d@contoso.example", '
+    b'"displayName": "User %d", "mail": "user%d@contoso.example", "department": "Sales", '
+    b'"jobTitle": "Engineer", "accountEnabled": true, "otherMails": [], '
+    b'"signInActivity": {"lastSignInDateTime": "2026-11-01T10:00:00Z"}}' % (i, i, i, i)
+    for i in range(500)
+]
+body = b'{"@odata.count": 500, "value": [' + b",".join(users) + b"]}"
+
+async def page(request):
+    return Response(body, media_type="application/json")
+
+app = Starlette(routes=[Route("/{path:path}", page)])
+uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="error")
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def cpu_of(fn) -> float:
+    start = time.process_time()
+    fn()
+    return time.process_time() - start
+
+
+def sync_httpx(url: str, n: int) -> None:
+    import httpx
+    import orjson
+
+    with httpx.Client() as client:
+        for _ in range(n):
+            orjson.loads(client.get(url).content)
+
+
+async def _gather(n: int, in_flight: int, one) -> None:
+    sem = asyncio.Semaphore(in_flight)
+
+    async def guarded():
+        async with sem:
+            await one()
+
+    await asyncio.gather(*(guarded() for _ in range(n)))
+
+
+def async_httpx(url: str, n: int, in_flight: int) -> None:
+    import httpx
+    import orjson
+
+    async def go():
+        async with httpx.AsyncClient() as client:
+
+            async def one():
+                orjson.loads((await client.get(url)).content)
+
+            await _gather(n, in_flight, one)
+
+    asyncio.run(go())
+
+
+def kit_zoom(base: str, n: int, in_flight: int) -> None:
+    from zoomaudit.config import Secret, Settings
+    from zoomaudit.sources.http import RateLimiter, RetryPolicy, Stats
+    from zoomaudit.sources.zoom import ZoomSource
+
+    settings = Settings(zoom_api_url=base + "/v2", zoom_token=Secret("bench-token"))
+
+    async def go():
+        z = ZoomSource(settings, policy=RetryPolicy(), stats=Stats())
+        z.limiters["medium"] = RateLimiter(1e6, burst=1e6)
+        try:
+            await _gather(n, in_flight, lambda: z.get(base + "/v2/users", {}, label="medium"))
+        finally:
+            await z.aclose()
+
+    asyncio.run(go())
+
+
+def kit_graph(base: str, n: int) -> None:
+    from zoomaudit.config import Secret, Settings
+    from zoomaudit.sources.graph import GraphSource
+    from zoomaudit.sources.http import RetryPolicy, Stats
+
+    settings = Settings(graph_url=base + "/v1.0", graph_token=Secret("bench-token"))
+
+    async def go():
+        g = GraphSource(settings, policy=RetryPolicy(), stats=Stats())
+        try:
+            for _ in range(n):
+                await g.fetch(g.url("/users", {"$top": 500}), eventual=True)
+        finally:
+            await g.aclose()
+
+    asyncio.run(go())
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--requests", type=int, default=600)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "transport.md"))
+    args = ap.parse_args()
+    # imports first: their CPU is not per request
+    import msgraph  # noqa: F401
+
+    import zoomaudit.sources.graph  # noqa: F401
+    import zoomaudit.sources.zoom  # noqa: F401
+
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-c", SERVER, str(port)])
+    base = f"http://127.0.0.1:{port}"
+    n = args.requests
+    variants = {
+        "sync httpx (plain baseline)": lambda: sync_httpx(base + "/p", n),
+        "async httpx, 1 in flight": lambda: async_httpx(base + "/p", n, 1),
+        "async httpx, 4 in flight": lambda: async_httpx(base + "/p", n, 4),
+        "kit Zoom path (ZoomSource.get), 4 in flight": lambda: kit_zoom(base, n, 4),
+        "kit Graph path (GraphSource.fetch via msgraph-sdk), 1 in flight": lambda: kit_graph(
+            base, n
+        ),
+    }
+    try:
+        for _ in range(50):  # wait for the server
+            try:
+                sync_httpx(base + "/p", 1)
+                break
+            except Exception:  # noqa: BLE001 - not up yet
+                time.sleep(0.1)
+        results: dict[str, list[float]] = {k: [] for k in variants}
+        for _ in range(args.repeat):  # interleaved, best of N per variant
+            for name, fn in variants.items():
+                results[name].append(cpu_of(fn) / n * 1000)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    base_ms = min(results["sync httpx (plain baseline)"])
+    rows = [
+        f"| {name} | {min(ms):.2f} | {min(ms) / base_ms:.2f}x |" for name, ms in results.items()
+    ]
+    text = "\n".join(
+        [
+            "## Client CPU per request, layer by layer (bench/bench_transport.py)",
+            "",
+            f"Command: `.venv/bin/python bench/bench_transport.py --requests {n} "
+            f"--repeat {args.repeat}`; one 156 KB JSON page (500 users) served by uvicorn in "
+            f"a child process, fetched and parsed with orjson {n} times per variant; CPU of "
+            f"the client process only, best of {args.repeat} interleaved runs; load average "
+            f"{os.getloadavg()[0]:.1f}.",
+            "",
+            "| client | CPU ms per request | vs sync httpx |",
+            "|---|---:|---:|",
+            *rows,
+            "",
+        ]
+    )
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
