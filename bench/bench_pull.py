@@ -371,7 +371,7 @@ def main() -> None:
         )
     n = int(env["_entra_users"]) + int(env["_zoom_users"])
     lines = [
-        "# Pull benchmark",
+        f"## Pull benchmark ({args.users:,} users)",
         "",
         f"Command: `.venv/bin/python bench/bench_pull.py --users {args.users} "
         f"--latency {args.latency:.0f} --plan {args.plan} --repeat {args.repeat}"
