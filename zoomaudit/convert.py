@@ -2,7 +2,10 @@
 frames).
 
 Place in the flow: ``pull`` and ``imports`` hand lists of items (dicts as the API sent them) to
-these functions and write the results into a snapshot; analysis never sees API JSON. Every
+these functions and write the results into a snapshot; analysis never sees API JSON. The bulk
+pages of a pull (Graph users, SCIM users, REST users) are parsed straight into Arrow by
+:func:`arrow_page` and accumulated by :class:`Chunks`; the three functions that read them take
+either form and give the same table (a page Arrow refuses is parsed by orjson instead). Every
 function returns a DataFrame conforming to ``frames.TABLES[<table>]`` (the columns are listed
 there and in each docstring). Missing optional fields become NA; nothing here relies on a field
 being present unless the API promises it.
@@ -17,6 +20,7 @@ import orjson
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.json as pajson
 
 from zoomaudit import frames
 
@@ -38,38 +42,60 @@ def _frame(table: str, columns: dict[str, list]) -> pd.DataFrame:
     return pd.DataFrame(out, index=pd.RangeIndex(n))
 
 
+#: items of a page: dicts as the API sent them, or the Arrow items of :func:`arrow_page`
+Items = list[dict] | pa.StructArray
+
+
 class Chunks:
     """Items of one listing converted ``size`` at a time as they arrive, so a large pull holds
     typed columns instead of parsed JSON (~10x smaller) while its listing is checked.
 
     Row ``i`` of :meth:`frame` is the ``i``-th item given to :meth:`add` (``fn`` must return one
-    row per item, in order: ``entra_users``, ``zoom_scim_users`` and ``zoom_users`` do).
+    row per item, in order: ``entra_users``, ``zoom_scim_users`` and ``zoom_users`` do). Items
+    come as dicts or as the Arrow items of :func:`arrow_page`; consecutive ones of one kind are
+    converted together.
 
     Args:
         fn: items -> DataFrame, e.g. :func:`zoom_users`.
-        size: items held as JSON before they are converted.
+        size: items held before they are converted.
     """
 
-    def __init__(self, fn: Callable[[list[dict]], pd.DataFrame], size: int = 5000):
+    def __init__(self, fn: Callable[[Items], pd.DataFrame], size: int = 5000):
         self.fn = fn
         self.size = size
-        self.pending: list[dict] = []
+        self.pending: list = []  # dicts, or StructArrays
+        self.held = 0
+        self.arrow = False
         self.frames: list[pd.DataFrame] = []
         self.rows = 0  # items added so far (= the row number of the next one)
 
-    def add(self, items: list[dict]) -> int:
+    def add(self, items: Items) -> int:
         """Take ``items``; returns the row number of the first of them."""
         first = self.rows
-        self.pending.extend(items)
+        arrow = isinstance(items, pa.Array)
+        if arrow != self.arrow:
+            self._flush()
+            self.arrow = arrow
+        if arrow:
+            self.pending.append(items)
+        else:
+            self.pending.extend(items)
+        self.held += len(items)
         self.rows += len(items)
-        if len(self.pending) >= self.size:
+        if self.held >= self.size:
             self._flush()
         return first
 
+    def clear(self) -> None:
+        """Forget everything added (a read that starts over)."""
+        self.pending, self.held, self.frames, self.rows = [], 0, [], 0
+
     def _flush(self) -> None:
         if self.pending:
-            self.frames.append(self.fn(self.pending))
+            items = pa.concat_arrays(self.pending) if self.arrow else self.pending
+            self.frames.append(self.fn(items))
             self.pending = []
+            self.held = 0
 
     def frame(self) -> pd.DataFrame:
         """Every row added, in order."""
@@ -118,8 +144,155 @@ def _typed(values: list | pa.Array, dtype: str) -> pd.Series:
     return pd.Series(values, dtype=dtype)  # str dtype turns non-strings into text
 
 
-def _get(items: list[dict], key: str) -> list:
+def _get(items: Items, key: str) -> list | pa.Array:
+    if isinstance(items, pa.StructArray):
+        return _field(items, key)
     return [i.get(key) for i in items]
+
+
+def _values(items: Items, key: str) -> list:
+    """``key`` of every item as Python values (lists and objects included)."""
+    if isinstance(items, pa.StructArray):
+        return _field(items, key).to_pylist()
+    return [i.get(key) for i in items]
+
+
+def _field(array: pa.Array, *path: str) -> pa.Array:
+    """A nested field of Arrow items, null where the item or a parent is null or lacks it."""
+    for key in path:
+        index = array.type.get_field_index(key) if isinstance(array.type, pa.StructType) else -1
+        if index < 0:
+            return pa.nulls(len(array), pa.string())
+        array = array.flatten()[index]  # flatten() merges the parent's nulls into the child
+    return array
+
+
+def ids_of(items: Items) -> list[str]:
+    """``str(item["id"])`` of every item ("None" where there is none), dicts or Arrow."""
+    return [str(v) for v in _values(items, "id")]
+
+
+# Bulk pages (Graph users, SCIM users, REST users) are parsed straight into Arrow with these
+# item types: the JSON types the services document for the fields the tables need. A page
+# whose values do not fit (a number where a string belongs, an object spread over lines...)
+# is parsed by orjson instead and converted by the same functions, so tables never differ.
+ENTRA_USER = pa.struct(
+    [
+        *((k, pa.string()) for k in ("id", "userPrincipalName", "displayName", "givenName")),
+        *((k, pa.string()) for k in ("surname", "mail", "mailNickname")),
+        ("otherMails", pa.list_(pa.string())),
+        ("proxyAddresses", pa.list_(pa.string())),
+        ("accountEnabled", pa.bool_()),
+        *((k, pa.string()) for k in ("department", "jobTitle", "employeeId", "country")),
+        *((k, pa.string()) for k in ("usageLocation", "userType", "createdDateTime")),
+        ("onPremisesSyncEnabled", pa.bool_()),
+        ("assignedLicenses", pa.list_(pa.struct([("skuId", pa.string())]))),
+        (
+            "signInActivity",
+            pa.struct(
+                [
+                    ("lastSignInDateTime", pa.string()),
+                    ("lastSuccessfulSignInDateTime", pa.string()),
+                ]
+            ),
+        ),
+    ]
+)
+_ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+_ZOOMUSER = "urn:us:zoom:scim:schemas:extension:1.0:ZoomUser"
+SCIM_USER = pa.struct(
+    [
+        ("id", pa.string()),
+        ("userName", pa.string()),
+        ("displayName", pa.string()),
+        ("name", pa.struct([("givenName", pa.string()), ("familyName", pa.string())])),
+        (
+            "emails",
+            pa.list_(
+                pa.struct([("value", pa.string()), ("type", pa.string()), ("primary", pa.bool_())])
+            ),
+        ),
+        ("active", pa.bool_()),
+        ("userType", pa.string()),
+        (_ENTERPRISE, pa.struct([("department", pa.string())])),
+        (_ZOOMUSER, pa.struct([("loginType", pa.struct([("sso", pa.bool_())]))])),
+        ("meta", pa.struct([("created", pa.string()), ("lastModified", pa.string())])),
+    ]
+)
+REST_USER = pa.struct(
+    [
+        *((k, pa.string()) for k in ("id", "email", "first_name", "last_name", "display_name")),
+        ("type", pa.int64()),
+        *((k, pa.string()) for k in ("status", "dept", "role_id", "last_login_time")),
+        *((k, pa.string()) for k in ("created_at", "user_created_at", "last_client_version")),
+    ]
+)
+
+
+class ArrowPage:
+    """A page parsed by :func:`arrow_page`: ``get(items_key)`` is the items (a StructArray),
+    ``get(name)`` any of the requested top-level scalars (None when absent)."""
+
+    __slots__ = ("items_key", "items", "scalars")
+
+    def __init__(self, items_key: str, items: pa.StructArray, scalars: dict):
+        self.items_key = items_key
+        self.items = items
+        self.scalars = scalars
+
+    def get(self, key: str, default=None):
+        if key == self.items_key:
+            return self.items
+        value = self.scalars.get(key)
+        return default if value is None else value
+
+
+def arrow_page(
+    content: bytes, items_key: str, item_type: pa.StructType, scalars: dict[str, pa.DataType]
+) -> ArrowPage | None:
+    """Parse one JSON page into Arrow (C++, no Python object per value); None when it does
+    not fit ``item_type``/``scalars`` (the caller then parses it with orjson)."""
+    schema = pa.schema([(items_key, pa.list_(item_type)), *scalars.items()])
+    try:
+        table = pajson.read_json(
+            pa.BufferReader(content),
+            read_options=pajson.ReadOptions(use_threads=False, block_size=len(content) + 1),
+            parse_options=pajson.ParseOptions(
+                explicit_schema=schema, unexpected_field_behavior="ignore"
+            ),
+        )
+    except (pa.ArrowException, ValueError):
+        return None
+    if table.num_rows != 1:
+        return None
+    lists = table.column(items_key).combine_chunks()
+    items = lists.flatten() if lists.null_count == 0 else pa.array([], type=item_type)
+    if items.null_count:  # a null where an item belongs: let the dict path decide
+        return None
+    values = {name: table.column(name)[0].as_py() for name in scalars}
+    return ArrowPage(items_key, items, values)
+
+
+def page_parser(
+    items_key: str, item_type: pa.StructType, scalars: dict[str, pa.DataType]
+) -> Callable[[bytes], object]:
+    """``content -> ArrowPage``, or the orjson-parsed page when Arrow refuses it."""
+
+    def parse(content: bytes) -> object:
+        page = arrow_page(content, items_key, item_type, scalars)
+        return page if page is not None else orjson.loads(content)
+
+    return parse
+
+
+#: parsers of the bulk pages (``fetch_json(parse=...)``)
+GRAPH_USERS_PAGE = page_parser(
+    "value", ENTRA_USER, {"@odata.nextLink": pa.string(), "@odata.count": pa.int64()}
+)
+SCIM_USERS_PAGE = page_parser("Resources", SCIM_USER, {"totalResults": pa.int64()})
+REST_USERS_PAGE = page_parser(
+    "users", REST_USER, {"total_records": pa.int64(), "next_page_token": pa.string()}
+)
 
 
 class _Strings:
@@ -131,7 +304,7 @@ class _Strings:
     :meth:`get`/:meth:`dig` fall back to the plain Python readers, so results never differ.
     """
 
-    def __init__(self, items: list[dict], paths: Iterable[str | tuple[str, ...]]):
+    def __init__(self, items: Items, paths: Iterable[str | tuple[str, ...]]):
         self.items = items
         tree: dict = {}
         for path in paths:
@@ -141,6 +314,11 @@ class _Strings:
                 node = node.setdefault(key, {})
             node[leaf] = None
         self.arrays: dict[tuple[str, ...], pa.Array] = {}
+        if isinstance(items, pa.StructArray):  # parsed by arrow_page: typed already
+            for path in paths:
+                path = (path,) if isinstance(path, str) else tuple(path)
+                self.arrays[path] = _field(items, *path)
+            return
         try:
             root = pa.array(items, type=_struct_type(tree))
         except (pa.ArrowException, TypeError, ValueError, OverflowError):
@@ -170,7 +348,9 @@ def _struct_type(tree: dict) -> pa.StructType:
     )
 
 
-def _dig(items: list[dict], *path: str) -> list:
+def _dig(items: Items, *path: str) -> list | pa.Array:
+    if isinstance(items, pa.StructArray):
+        return _field(items, *path)
     out = []
     for item in items:
         value = item
@@ -220,7 +400,7 @@ _ENTRA_STRINGS = (
 )
 
 
-def entra_users(items: list[dict], *, soft_deleted: bool = False) -> pd.DataFrame:
+def entra_users(items: Items, *, soft_deleted: bool = False) -> pd.DataFrame:
     """Graph users -> ``entra_users`` (entra_id, user_principal_name, display_name, given_name,
     surname, mail, mail_nickname, other_mails, proxy_addresses, account_enabled, department,
     job_title, employee_id, country, usage_location, user_type, created_at,
@@ -236,8 +416,8 @@ def entra_users(items: list[dict], *, soft_deleted: bool = False) -> pd.DataFram
         "surname": c.get("surname"),
         "mail": c.get("mail"),
         "mail_nickname": c.get("mailNickname"),
-        "other_mails": [_list(i.get("otherMails")) for i in items],
-        "proxy_addresses": [_list(i.get("proxyAddresses")) for i in items],
+        "other_mails": [_list(v) for v in _values(items, "otherMails")],
+        "proxy_addresses": [_list(v) for v in _values(items, "proxyAddresses")],
         "account_enabled": _get(items, "accountEnabled"),
         "department": c.get("department"),
         "job_title": c.get("jobTitle"),
@@ -248,8 +428,8 @@ def entra_users(items: list[dict], *, soft_deleted: bool = False) -> pd.DataFram
         "created_at": c.get("createdDateTime"),
         "on_premises_sync_enabled": _get(items, "onPremisesSyncEnabled"),
         "assigned_licenses": [
-            [str(x.get("skuId")) for x in (i.get("assignedLicenses") or []) if isinstance(x, dict)]
-            for i in items
+            [str(x.get("skuId")) for x in (v or []) if isinstance(x, dict)]
+            for v in _values(items, "assignedLicenses")
         ],
         "last_sign_in": c.dig("signInActivity", "lastSignInDateTime"),
         "last_successful_sign_in": c.dig("signInActivity", "lastSuccessfulSignInDateTime"),
@@ -505,12 +685,8 @@ def scoping_filters(job_id: str, schema: dict) -> pd.DataFrame:
 
 
 # ---------------------------------------------------------------------------- Zoom
-_ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
-_ZOOMUSER = "urn:us:zoom:scim:schemas:extension:1.0:ZoomUser"
-
-
-def _work_email(item: dict) -> str | None:
-    emails = [e for e in (item.get("emails") or []) if isinstance(e, dict)]
+def _work_email(emails: object) -> str | None:
+    emails = [e for e in (emails if isinstance(emails, list) else []) if isinstance(e, dict)]
     for e in emails:
         if str(e.get("type", "")).lower() == "work" and e.get("value"):
             return e["value"]
@@ -520,7 +696,7 @@ def _work_email(item: dict) -> str | None:
     return emails[0].get("value") if emails else None
 
 
-def zoom_scim_users(resources: list[dict]) -> pd.DataFrame:
+def zoom_scim_users(resources: Items) -> pd.DataFrame:
     """SCIM ListResponse Resources -> ``zoom_scim_users`` (zoom_id, user_name, display_name,
     given_name, family_name, work_email, active, user_type, department, login_sso, created_at,
     last_modified)."""
@@ -546,7 +722,7 @@ def zoom_scim_users(resources: list[dict]) -> pd.DataFrame:
             "display_name": c.get("displayName"),
             "given_name": c.dig("name", "givenName"),
             "family_name": c.dig("name", "familyName"),
-            "work_email": [_work_email(r) for r in resources],
+            "work_email": [_work_email(v) for v in _values(resources, "emails")],
             "active": _get(resources, "active"),
             "user_type": c.get("userType"),
             "department": _empty_str(c.dig(_ENTERPRISE, "department")),
@@ -557,7 +733,7 @@ def zoom_scim_users(resources: list[dict]) -> pd.DataFrame:
     )
 
 
-def zoom_users(users: list[dict]) -> pd.DataFrame:
+def zoom_users(users: Items) -> pd.DataFrame:
     """REST ``/users`` items (all statuses) -> ``zoom_users`` (zoom_id, email, first_name,
     last_name, display_name, type, status, dept, role_id, last_login_time, created_at,
     user_created_at, last_client_version). Empty strings become NA."""
@@ -577,7 +753,7 @@ def zoom_users(users: list[dict]) -> pd.DataFrame:
             "last_client_version",
         ),
     )
-    role = [None if v is None else str(v) for v in _get(users, "role_id")]
+    role = [None if v is None else str(v) for v in _values(users, "role_id")]
     return _frame(
         "zoom_users",
         {

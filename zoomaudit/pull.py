@@ -333,19 +333,14 @@ async def _entra(
     try:
 
         async def users_complete():
-            parts: list = []
-
-            async def on_batch(items: list[dict]) -> None:
-                parts.append(
-                    await asyncio.to_thread(lambda: convert.entra_users(_lower_guids(items, "id")))
-                )
-
+            rows = convert.Chunks(convert.entra_users)  # pages converted as they arrive
             for attempt in range(1, 4):  # @odata.count is eventually consistent: re-read
                 if attempt > 1:
                     await _settle(g.policy, attempt)
-                parts.clear()
-                _, expected = await g.users(on_batch=on_batch, on_restart=parts.clear)
-                frame = pd.concat(parts, ignore_index=True) if parts else convert.entra_users([])
+                rows.clear()
+                _, expected = await g.users(into=rows)
+                frame = rows.frame()
+                frame["entra_id"] = _lower_guid_column(frame["entra_id"])
                 frame = frame.drop_duplicates("entra_id", keep="last", ignore_index=True)
                 if expected is None or expected == len(frame):
                     break
@@ -489,6 +484,11 @@ def _lower_guids(items: list[dict], *keys: str) -> list[dict]:
 
 def _lower_guid(value: str) -> str:
     return value.lower() if _GUID.match(value) else value
+
+
+def _lower_guid_column(ids: pd.Series) -> pd.Series:
+    """:func:`_lower_guids` for a column of ids."""
+    return ids.mask(ids.str.fullmatch(_GUID.pattern, na=False), ids.str.lower())
 
 
 NO_ODATA_COUNT = (

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pandas as pd
+import pytest
 
 from zoomaudit import convert, frames
 
@@ -246,3 +247,64 @@ def test_sync_job_times_that_mean_never_are_na():
     row = convert.sync_jobs([job]).iloc[0]
     assert pd.isna(row["steady_state_last"]) and pd.isna(row["last_execution_ended"])
     assert row["last_execution_began"] == pd.Timestamp("2026-11-01T10:00:00Z")
+
+
+def _page(items: list[dict], **top) -> bytes:
+    return json.dumps({**top, "value": items}).encode()
+
+
+ODD_USERS = [
+    [GRAPH_USER, {**GRAPH_USER, "id": "B2", "signInActivity": None, "otherMails": None}],
+    [{"id": "C3", "accountEnabled": "true"}],  # a string where Graph documents a boolean
+    [{"id": 4, "displayName": "numeric id"}],  # a number where a string belongs
+    [{"id": "E5", "assignedLicenses": [{"skuId": None}, "not-an-object"]}],
+    [],
+    [{"id": "F6", "displayName": "Zoë 😀", "mail": "", "department": None}],
+]
+
+
+def test_bulk_pages_parsed_into_arrow_give_the_same_table_as_dicts():
+    parse = convert.GRAPH_USERS_PAGE
+    parsed = [parse(_page(items, **{"@odata.count": 6})) for items in ODD_USERS]
+    kinds = [type(p).__name__ for p in parsed]
+    assert kinds == ["ArrowPage", "dict", "dict", "dict", "ArrowPage", "ArrowPage"]
+    assert parsed[0].get("@odata.count") == 6 and parsed[0].get("@odata.nextLink") is None
+    rows = convert.Chunks(convert.entra_users, size=2)
+    for page in parsed:
+        rows.add(page.get("value") or [])
+    expected = convert.entra_users([u for items in ODD_USERS for u in items])
+    pd.testing.assert_frame_equal(rows.frame(), expected, check_exact=True)
+    assert convert.ids_of(parsed[0].get("value")) == [GRAPH_USER["id"], "B2"]
+
+
+def test_page_parser_reads_pretty_printed_pages_and_refuses_broken_ones():
+    pretty = json.dumps({"value": [GRAPH_USER], "@odata.nextLink": "https://x/next"}, indent=2)
+    page = convert.GRAPH_USERS_PAGE(pretty.encode())
+    assert page.get("@odata.nextLink") == "https://x/next" and len(page.get("value")) == 1
+    for broken in (b'{"value": [{"id": "a"}', b'{"value": []} {"value": []}', b"[]x"):
+        with pytest.raises(ValueError):
+            convert.GRAPH_USERS_PAGE(broken)
+
+
+def test_scim_and_rest_pages_in_arrow_match_their_dict_tables():
+    scim = {
+        "id": "z1",
+        "userName": "Ana@Fabrikam.example",
+        "name": {"givenName": "Ana"},
+        "emails": [
+            {"value": "ana@home.example"},
+            {"value": "ana@fabrikam.example", "type": "work"},
+        ],
+        "active": True,
+        "urn:us:zoom:scim:schemas:extension:1.0:ZoomUser": {"loginType": {"sso": False}},
+        "meta": {"created": "2026-01-02T03:04:05Z"},
+    }
+    page = convert.SCIM_USERS_PAGE(json.dumps({"totalResults": 1, "Resources": [scim]}).encode())
+    assert page.get("totalResults") == 1
+    pd.testing.assert_frame_equal(
+        convert.zoom_scim_users(page.get("Resources")), convert.zoom_scim_users([scim])
+    )
+    rest = [{"id": "z1", "email": "a@x.example", "type": 2, "role_id": "2", "dept": ""}, {}]
+    page = convert.REST_USERS_PAGE(json.dumps({"users": rest, "next_page_token": ""}).encode())
+    assert page.get("next_page_token") == ""
+    pd.testing.assert_frame_equal(convert.zoom_users(page.get("users")), convert.zoom_users(rest))

@@ -22,12 +22,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from urllib.parse import quote, urlencode, urljoin
 
 import httpx
+import orjson
 
+from zoomaudit import convert
 from zoomaudit.auth import GRAPH_SCOPES, RenewingCredential, graph_credential
 from zoomaudit.config import Settings
 from zoomaudit.errors import (
@@ -204,9 +206,15 @@ class GraphSource:
         return (await self.fetch(url, eventual=eventual, limiter=limiter))[0]
 
     async def fetch(
-        self, url: str, *, eventual: bool = False, limiter: RateLimiter | None = None
+        self,
+        url: str,
+        *,
+        eventual: bool = False,
+        limiter: RateLimiter | None = None,
+        parse: Callable[[bytes], object] = orjson.loads,
     ) -> tuple[dict, bytes]:
-        """One GET with retries: ``(JSON body, bytes as received)``."""
+        """One GET with retries: ``(JSON body, bytes as received)`` (a ``convert.ArrowPage``
+        when ``parse`` made one)."""
         from kiota_abstractions.base_request_configuration import RequestConfiguration
         from kiota_abstractions.native_response_handler import NativeResponseHandler
         from kiota_http.middleware.options import ResponseHandlerOption, RetryHandlerOption
@@ -236,8 +244,9 @@ class GraphSource:
             renew=renew,
             limiter=limiter,
             is_expired=_is_expired,
+            parse=parse,
         )
-        if not isinstance(body, dict):
+        if not isinstance(body, dict | convert.ArrowPage):
             raise SourceError(f"graph sent a non-object JSON body for {url.split('?')[0]}")
         return body, response.content
 
@@ -278,15 +287,16 @@ class GraphSource:
         *,
         count: bool = False,
         limiter: RateLimiter | None = None,
-        on_batch: Callable[[list[dict]], Awaitable[None]] | None = None,
-        batch_size: int = 5000,
+        into: convert.Chunks | None = None,
+        parse: Callable[[bytes], object] = orjson.loads,
     ) -> tuple[list[dict], int | None]:
         """Every item of a collection (following nextLinks), and ``@odata.count`` if asked.
 
         Pages go to the raw sink under ``name``. With ``count``, ``$count=true`` and
         ``ConsistencyLevel: eventual`` are sent (the header again on every page). With
-        ``on_batch``, items are handed over in batches of about ``batch_size`` while the next
-        page is already being fetched (and the returned list is empty).
+        ``into``, each page's items go to that accumulator (converted there while the next
+        page is already being fetched) and the returned list is empty; ``parse`` may then
+        parse pages straight into Arrow (``convert.GRAPH_USERS_PAGE``).
         """
         params = dict(params or {})
         if count:
@@ -299,7 +309,7 @@ class GraphSource:
         empty_run = 0
         if "$top" in params:
             try:
-                first_page = await self.fetch(url, eventual=count, limiter=limiter)
+                first_page = await self.fetch(url, eventual=count, limiter=limiter, parse=parse)
             except SourceError as exc:
                 if exc.status != 400 or isinstance(exc, PermissionDeniedError):
                     raise
@@ -309,11 +319,13 @@ class GraphSource:
                 params.pop("$top")
                 url = self.url(path, params)
                 self.queries[-1] = url
-                first_page = await self.fetch(url, eventual=count, limiter=limiter)
+                first_page = await self.fetch(url, eventual=count, limiter=limiter, parse=parse)
             task = asyncio.get_running_loop().create_future()
             task.set_result(first_page)
         else:
-            task = asyncio.ensure_future(self.fetch(url, eventual=count, limiter=limiter))
+            task = asyncio.ensure_future(
+                self.fetch(url, eventual=count, limiter=limiter, parse=parse)
+            )
         try:
             while task is not None:
                 page, content = await task
@@ -333,16 +345,17 @@ class GraphSource:
                     )
                 url = following
                 if url:  # the next page is on its way while this one is handled
-                    task = asyncio.ensure_future(self.fetch(url, eventual=count, limiter=limiter))
+                    task = asyncio.ensure_future(
+                        self.fetch(url, eventual=count, limiter=limiter, parse=parse)
+                    )
                 value = page.get("value") or []
-                items.extend(value)
-                empty_run = 0 if value else empty_run + 1
+                if into is not None:
+                    into.add(value)
+                else:
+                    items.extend(value)
+                empty_run = 0 if len(value) else empty_run + 1
                 if empty_run > 100:
                     raise SourceError(f"graph sent 100 empty pages in a row for {path}; giving up")
-                if on_batch is not None and (len(items) >= batch_size or task is None):
-                    chunk, items = items, []
-                    if chunk:
-                        await on_batch(chunk)
         finally:
             if task is not None and not task.done():
                 task.cancel()
@@ -353,14 +366,15 @@ class GraphSource:
         self,
         *,
         sign_in: bool = True,
-        on_batch: Callable[[list[dict]], Awaitable[None]] | None = None,
-        on_restart: Callable[[], None] | None = None,
+        into: convert.Chunks | None = None,
     ) -> tuple[list[dict], int | None]:
         """All users with the audit's ``$select`` (+ signInActivity when the tenant allows).
 
-        ``on_restart`` is called when the read starts over without signInActivity (so a
-        caller collecting batches can drop what it already has).
+        With ``into`` (a ``convert.Chunks`` of ``entra_users``) pages are parsed straight into
+        Arrow and converted there, and the returned list is empty; the accumulator is
+        cleared when the read starts over without signInActivity.
         """
+        parse = convert.GRAPH_USERS_PAGE if into is not None else orjson.loads
         # Graph is reported to answer the non-premium 403 intermittently on premium
         # tenants (graph.md §2): it is asked once more before signInActivity is given up
         for attempt in range(2 if sign_in else 0):
@@ -370,11 +384,12 @@ class GraphSource:
                     "/users",
                     {"$select": ",".join((*USER_SELECT, "signInActivity")), "$top": 500},
                     count=True,
-                    on_batch=on_batch,
+                    into=into,
+                    parse=parse,
                 )
             except PermissionDeniedError as exc:
-                if on_restart is not None:
-                    on_restart()
+                if into is not None:
+                    into.clear()
                 if isinstance(exc, NonPremiumError) and attempt == 0:
                     log.warning("Graph answered %s; asking once more", NON_PREMIUM)
                     continue
@@ -393,7 +408,8 @@ class GraphSource:
             "/users",
             {"$select": ",".join(USER_SELECT), "$top": 999},
             count=True,
-            on_batch=on_batch,
+            into=into,
+            parse=parse,
         )
 
     async def user_exists(self, user_id: str) -> bool:

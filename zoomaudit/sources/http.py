@@ -384,12 +384,14 @@ def looks_html(response: httpx.Response) -> bool:
     return head.startswith((b"<!doctype", b"<html"))
 
 
-def parse_json(response: httpx.Response) -> object:
-    """The body as JSON, or raise ``ValueError``."""
+def parse_json(
+    response: httpx.Response, parse: Callable[[bytes], object] = orjson.loads
+) -> object:
+    """The body as JSON (by ``parse``), or raise ``ValueError``."""
     content = response.content
     if not content:
         raise ValueError("empty body")
-    return orjson.loads(content)
+    return parse(content)
 
 
 def error_text(response: httpx.Response, limit: int = 300) -> tuple[str | None, str]:
@@ -423,6 +425,7 @@ async def fetch_json(
     limiter: RateLimiter | None = None,
     is_expired: Callable[[httpx.Response], bool] | None = None,
     priority: int = 1,
+    parse: Callable[[bytes], object] = orjson.loads,
 ) -> tuple[object, httpx.Response]:
     """Send with retries; return ``(parsed JSON, response)`` of the first good answer.
 
@@ -435,6 +438,8 @@ async def fetch_json(
         renew: renews the token after a 401 "expired"; called at most once per request.
         limiter: taken before every attempt (``priority`` 0 first); penalised on 429.
         is_expired: says whether a 401 means "token expired" (renew and retry).
+        parse: body bytes -> JSON value, raising ``ValueError`` when it is not JSON (bulk
+            pages use ``convert.page_parser``, straight into Arrow).
     """
     shown = safe_url(url)
     attempt = 0
@@ -484,7 +489,7 @@ async def fetch_json(
                     malformed += 1
                 else:
                     try:
-                        return parse_json(response), response
+                        return parse_json(response, parse), response
                     except (ValueError, orjson.JSONDecodeError):
                         malformed += 1
                         last = _Retry("malformed JSON")

@@ -28,6 +28,7 @@ from datetime import UTC, date, datetime, timedelta
 from urllib.parse import quote
 
 import httpx
+import orjson
 import pandas as pd
 
 from zoomaudit import convert
@@ -119,9 +120,17 @@ class ZoomSource:
 
     # ------------------------------------------------------------------ transport
     async def get(
-        self, url: str, params: dict, *, label: str, optional: str | None = None, priority: int = 0
+        self,
+        url: str,
+        params: dict,
+        *,
+        label: str,
+        optional: str | None = None,
+        priority: int = 0,
+        parse: Callable[[bytes], object] = orjson.loads,
     ) -> tuple[dict, bytes]:
-        """GET with the shared token, pacing and retries: ``(JSON body, bytes)``."""
+        """GET with the shared token, pacing and retries: ``(JSON body, bytes)`` (the body is
+        a ``convert.ArrowPage`` when ``parse`` made one)."""
         token_used: dict[str, str] = {}
 
         async def send() -> httpx.Response:
@@ -147,8 +156,9 @@ class ZoomSource:
             limiter=self.limiters[label],
             is_expired=_is_expired,
             priority=priority,
+            parse=parse,
         )
-        if not isinstance(body, dict):
+        if not isinstance(body, dict | convert.ArrowPage):
             raise SourceError(f"zoom sent a non-object JSON body for {url}")
         return body, response.content
 
@@ -220,7 +230,11 @@ class ZoomSource:
 
     async def _scim_page(self, url: str, start: int) -> tuple[int, list[dict], int | None]:
         body, content = await self.get(
-            url, {"startIndex": start, "count": self.scim_count}, label="medium", priority=1
+            url,
+            {"startIndex": start, "count": self.scim_count},
+            label="medium",
+            priority=1,
+            parse=convert.SCIM_USERS_PAGE,
         )
         self.sink("scim_users", content)
         resources = body.get("Resources") or []
@@ -251,7 +265,7 @@ class ZoomSource:
         def place(start: int, resources: list[dict]) -> None:
             nonlocal conflicts
             row = rows.add(resources)
-            ids.extend(str(item.get("id")) for item in resources)
+            ids.extend(convert.ids_of(resources))
             for offset in range(len(resources)):
                 pos = start + offset
                 old = at.get(pos)
@@ -318,12 +332,12 @@ class ZoomSource:
         total is None (the manifest records the count as unverified)."""
         rows = convert.Chunks(convert.zoom_scim_users)
         rows.add(first)
-        ids = [str(item.get("id")) for item in first]
+        ids = convert.ids_of(first)
         seen = set(ids)
         start = 1 + len(first)
         while first:
             _, first, _ = await self._scim_page(url, start)
-            page_ids = [str(item.get("id")) for item in first]
+            page_ids = convert.ids_of(first)
             new = set(page_ids) - seen
             if first and not new:
                 raise SourceError(
@@ -370,7 +384,9 @@ class ZoomSource:
         expected = None
         first = True
         while True:
-            body, content = await self.get(url, params, label="medium")
+            body, content = await self.get(
+                url, params, label="medium", parse=convert.REST_USERS_PAGE
+            )
             self.sink(f"users_{status}", content)
             if first:
                 total = body.get("total_records")
