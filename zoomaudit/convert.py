@@ -13,6 +13,7 @@ being present unless the API promises it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 
 import numpy as np
@@ -185,6 +186,7 @@ ENTRA_USER = pa.struct(
         ("accountEnabled", pa.bool_()),
         *((k, pa.string()) for k in ("department", "jobTitle", "employeeId", "country")),
         *((k, pa.string()) for k in ("usageLocation", "userType", "createdDateTime")),
+        ("deletedDateTime", pa.string()),  # soft-deleted users (``soft_deleted=True``)
         ("onPremisesSyncEnabled", pa.bool_()),
         ("assignedLicenses", pa.list_(pa.struct([("skuId", pa.string())]))),
         (
@@ -247,11 +249,43 @@ class ArrowPage:
         return default if value is None else value
 
 
+#: a page must be a JSON object (only JSON whitespace before it: no BOM, no ``null``)
+_OBJECT_START = re.compile(rb"[ \t\r\n]*\{")
+_NAN = re.compile(rb"NaN")
+_INF = re.compile(rb"Inf(?![a-hj-z])")  # not "Information": a literal is Inf or Infinity
+
+
+def _nan_or_inf(content: bytes) -> bool:
+    """Whether ``content`` may hold a ``NaN``/``Inf``/``Infinity`` literal (not JSON, but
+    Arrow takes it). Such text inside a string only sends the page to orjson."""
+    return _NAN.search(content) is not None or _INF.search(content) is not None
+
+
+def _utf8(content: bytes) -> bool:
+    """Whether ``content`` is valid UTF-8 (checked by Arrow in place, without a copy)."""
+    if content.isascii():
+        return True
+    offsets = pa.py_buffer(np.array([0, len(content)], dtype=np.int64))
+    text = pa.Array.from_buffers(pa.large_string(), 1, [None, offsets, pa.py_buffer(content)])
+    try:
+        text.validate(full=True)
+    except pa.ArrowInvalid:
+        return False
+    return True
+
+
 def arrow_page(
     content: bytes, items_key: str, item_type: pa.StructType, scalars: dict[str, pa.DataType]
 ) -> ArrowPage | None:
     """Parse one JSON page into Arrow (C++, no Python object per value); None when it does
-    not fit ``item_type``/``scalars`` (the caller then parses it with orjson)."""
+    not fit ``item_type``/``scalars`` (the caller then parses it with orjson).
+
+    Arrow's reader is laxer than JSON (and orjson): it takes ``NaN``/``Infinity`` and bytes
+    that are not UTF-8, skips a byte order mark, and a top-level ``null`` crashes the process.
+    Such pages are left to orjson, which refuses them (so they are retried as malformed).
+    """
+    if not _OBJECT_START.match(content) or not _utf8(content) or _nan_or_inf(content):
+        return None
     schema = pa.schema([(items_key, pa.list_(item_type)), *scalars.items()])
     try:
         table = pajson.read_json(
