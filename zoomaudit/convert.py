@@ -127,11 +127,39 @@ def _pylist(values: list | pa.Array) -> list:
     return values.to_pylist() if isinstance(values, pa.Array) else values
 
 
-def _typed(values: list | pa.Array, dtype: str) -> pd.Series:
+#: fractions of a second beyond microseconds (Graph sends 7 digits)
+_FRACTION = r"(\.\d{6})\d+"
+_FRACTION_RE = re.compile(_FRACTION)
+#: Graph's "never" (.NET DateTime.MinValue)
+_NEVER = "0001-01-01"
+
+
+def _time_text(values: list | pa.Array) -> list | pd.Series:
+    """Times as text the same for every batch: Graph's "never" as NA and fractions cut to
+    microseconds (the ``time`` dtype's unit). Otherwise pandas picks nanoseconds for a batch
+    where any time has 7 digits, and a time outside that range (year 1, 9999) becomes NaT
+    there but not in another batch."""
     if isinstance(values, pa.Array):
+        if not pa.types.is_string(values.type):
+            return pd.Series(values, dtype="str")
+        values = pc.replace_substring_regex(values, _FRACTION, r"\1")
+        never = pc.starts_with(values, _NEVER)
+        return pd.Series(pc.if_else(never, pa.scalar(None, values.type), values), dtype="str")
+    return [
+        (None if v.startswith(_NEVER) else _FRACTION_RE.sub(r"\1", v) if len(v) > 27 else v)
+        if isinstance(v, str)
+        else v
+        for v in values
+    ]
+
+
+def _typed(values: list | pa.Array, dtype: str) -> pd.Series:
+    if dtype == frames.TIME:
+        values = _time_text(values)
+    elif isinstance(values, pa.Array):
         if dtype == frames.STR:
             return pd.Series(values, dtype=dtype)
-        values = values.to_pylist() if dtype != frames.TIME else pd.Series(values, dtype="str")
+        values = values.to_pylist()
     if dtype == frames.TIME:
         return pd.Series(
             pd.to_datetime(values, utc=True, errors="coerce", format="ISO8601")
