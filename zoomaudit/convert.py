@@ -368,6 +368,9 @@ class _Strings:
 
     def __init__(self, items: Items, paths: Iterable[str | tuple[str, ...]]):
         self.items = items
+        self.arrays: dict[tuple[str, ...], pa.Array] = {}
+        if isinstance(items, pa.StructArray):  # parsed by arrow_page: get/dig read it as is
+            return
         tree: dict = {}
         for path in paths:
             node = tree
@@ -375,12 +378,6 @@ class _Strings:
             for key in parents:
                 node = node.setdefault(key, {})
             node[leaf] = None
-        self.arrays: dict[tuple[str, ...], pa.Array] = {}
-        if isinstance(items, pa.StructArray):  # parsed by arrow_page: typed already
-            for path in paths:
-                path = (path,) if isinstance(path, str) else tuple(path)
-                self.arrays[path] = _field(items, *path)
-            return
         try:
             root = pa.array(items, type=_struct_type(tree))
         except (pa.ArrowException, TypeError, ValueError, OverflowError):
@@ -630,15 +627,6 @@ def provisioning_events(items: list[dict]) -> pd.DataFrame:
     )
 
 
-def _never(values: list) -> list:
-    """Graph's "never" (.NET ``DateTime.MinValue``, "0001-01-01T00:00:00Z", graph.md §6) and
-    empty strings as NA, so no report reads a time 2,000 years ago."""
-    return [
-        None if v == "" or (isinstance(v, str) and v.startswith("0001-01-01")) else v
-        for v in values
-    ]
-
-
 def sync_jobs(jobs: list[dict]) -> pd.DataFrame:
     """synchronizationJob items -> ``sync_jobs`` (job_id, template_id, schedule_state,
     schedule_interval, status_code, quarantine_reason, quarantine_since, successive_failures,
@@ -653,17 +641,17 @@ def sync_jobs(jobs: list[dict]) -> pd.DataFrame:
             "schedule_interval": _dig(jobs, "schedule", "interval"),
             "status_code": _dig(jobs, "status", "code"),
             "quarantine_reason": _dig(jobs, "status", "quarantine", "reason"),
-            "quarantine_since": _never(_dig(jobs, "status", "quarantine", "currentBegan")),
+            "quarantine_since": _empty_str(_dig(jobs, "status", "quarantine", "currentBegan")),
             "successive_failures": _dig(jobs, "status", "countSuccessiveCompleteFailures"),
             "last_execution_state": _dig(jobs, "status", "lastExecution", "state"),
-            "last_execution_began": _never(_dig(jobs, "status", "lastExecution", "timeBegan")),
-            "last_execution_ended": _never(_dig(jobs, "status", "lastExecution", "timeEnded")),
+            "last_execution_began": _empty_str(_dig(jobs, "status", "lastExecution", "timeBegan")),
+            "last_execution_ended": _empty_str(_dig(jobs, "status", "lastExecution", "timeEnded")),
             "last_count_escrowed": _dig(jobs, "status", "lastExecution", "countEscrowed"),
             "last_count_exported": _dig(jobs, "status", "lastExecution", "countExported"),
-            "last_successful_execution": _never(
+            "last_successful_execution": _empty_str(
                 _dig(jobs, "status", "lastSuccessfulExecution", "timeEnded")
             ),
-            "steady_state_last": _never(_dig(jobs, "status", "steadyStateLastAchievedTime")),
+            "steady_state_last": _empty_str(_dig(jobs, "status", "steadyStateLastAchievedTime")),
         },
     )
 
