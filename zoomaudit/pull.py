@@ -639,7 +639,9 @@ async def _zoom(
         frames_ = []
         for status, (users, expected) in zip(("active", "inactive", "pending"), rest, strict=True):
             counts.add("zoom_users", status, expected, len(users), "Zoom sent no total_records")
-            frames_.append(users[~_email_keys(users).isin(list(current))])
+            if current:  # the moved users' rows come from the re-read below
+                users = users[~_email_keys(users).isin(list(current))]
+            frames_.append(users)
         frames_.append(convert.zoom_users([u for u in current.values() if u is not None]))
         writer.table("zoom_users", pd.concat(frames_, ignore_index=True))
         writer.table("zoom_plans", convert.zoom_plans(plans))
