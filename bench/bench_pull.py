@@ -191,25 +191,48 @@ def cpu_breakdown(path: Path) -> dict:
     return {k: round(v, 2) if isinstance(v, float) else v for k, v in out.items()}
 
 
-def variant_plain(env: dict) -> dict:
-    import httpx
-    import orjson
+class _Plain:
+    """The plain baseline's client: sync httpx + orjson, one request at a time, 429s slept
+    through (``requests`` counts every attempt)."""
 
-    graph = env["ZOOMAUDIT_GRAPH_URL"]
-    t0, c0 = time.perf_counter(), time.process_time()
-    client = httpx.Client(timeout=60)
-    n_requests = 0
+    def __init__(self, env: dict):
+        import httpx
 
-    def get(url, params=None, headers=None):
-        nonlocal n_requests
+        self.env = env
+        self.client = httpx.Client(timeout=60)
+        self.requests = 0
+
+    def get(self, url, params=None, headers=None) -> dict:
+        import orjson
+
         while True:
-            n_requests += 1
-            r = client.get(url, params=params, headers=headers)
+            self.requests += 1
+            r = self.client.get(url, params=params, headers=headers)
             if r.status_code == 429:
                 time.sleep(float(r.headers.get("retry-after", "1")))
                 continue
             r.raise_for_status()
             return orjson.loads(r.content)
+
+    def zoom_headers(self) -> dict:
+        """A Zoom S2S OAuth token, as request headers."""
+        env = self.env
+        token = self.client.post(
+            env["ZOOMAUDIT_ZOOM_OAUTH_URL"],
+            auth=(env["ZOOMAUDIT_ZOOM_CLIENT_ID"], env["ZOOMAUDIT_ZOOM_CLIENT_SECRET"]),
+            data={
+                "grant_type": "account_credentials",
+                "account_id": env["ZOOMAUDIT_ZOOM_ACCOUNT_ID"],
+            },
+        ).json()["access_token"]
+        return {"Authorization": f"Bearer {token}"}
+
+
+def variant_plain(env: dict) -> dict:
+    graph = env["ZOOMAUDIT_GRAPH_URL"]
+    t0, c0 = time.perf_counter(), time.process_time()
+    plain = _Plain(env)
+    get = plain.get
 
     gh = {"Authorization": "Bearer x", "ConsistencyLevel": "eventual"}
     select = (
@@ -227,12 +250,7 @@ def variant_plain(env: dict) -> dict:
         rows += len(page["value"])
         url = page.get("@odata.nextLink")
     chains["graph_users"] = time.perf_counter() - t
-    token = httpx.post(
-        env["ZOOMAUDIT_ZOOM_OAUTH_URL"],
-        auth=(env["ZOOMAUDIT_ZOOM_CLIENT_ID"], env["ZOOMAUDIT_ZOOM_CLIENT_SECRET"]),
-        data={"grant_type": "account_credentials", "account_id": env["ZOOMAUDIT_ZOOM_ACCOUNT_ID"]},
-    ).json()["access_token"]
-    zh = {"Authorization": f"Bearer {token}"}
+    zh = plain.zoom_headers()
     t = time.perf_counter()
     start = 1
     while True:
@@ -260,7 +278,7 @@ def variant_plain(env: dict) -> dict:
         "wall": wall,
         "cpu": cpu,
         "rows": rows,
-        "requests": n_requests,
+        "requests": plain.requests,
         "chains": chains,
         "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }
@@ -270,55 +288,37 @@ def variant_same(env: dict) -> dict:
     """The kit's own listings (its manifest's first-page URLs), read one request after another
     with plain httpx + orjson: Graph nextLinks, SCIM startIndex, REST next_page_token."""
     import httpx
-    import orjson
 
     queries = env["_queries"]
     t0, c0 = time.perf_counter(), time.process_time()
-    client = httpx.Client(timeout=60)
-    n_requests = 0
-
-    def get(url, headers):
-        nonlocal n_requests
-        while True:
-            n_requests += 1
-            r = client.get(url, headers=headers)
-            if r.status_code == 429:
-                time.sleep(float(r.headers.get("retry-after", "1")))
-                continue
-            r.raise_for_status()
-            return orjson.loads(r.content)
-
+    plain = _Plain(env)
+    get = plain.get
     gh = {
         "Authorization": f"Bearer {env['ZOOMAUDIT_GRAPH_TOKEN']}",
         "ConsistencyLevel": "eventual",
     }
     for url in queries["graph"]:
         while url:
-            url = get(url, gh).get("@odata.nextLink")
-    token = httpx.post(
-        env["ZOOMAUDIT_ZOOM_OAUTH_URL"],
-        auth=(env["ZOOMAUDIT_ZOOM_CLIENT_ID"], env["ZOOMAUDIT_ZOOM_CLIENT_SECRET"]),
-        data={"grant_type": "account_credentials", "account_id": env["ZOOMAUDIT_ZOOM_ACCOUNT_ID"]},
-    ).json()["access_token"]
-    zh = {"Authorization": f"Bearer {token}"}
+            url = get(url, headers=gh).get("@odata.nextLink")
+    zh = plain.zoom_headers()
     for url in queries["zoom"]:
         base = httpx.URL(url)
         if base.path.endswith("/Users"):  # SCIM: startIndex by what each page returned
             start = 1
             while True:
-                page = get(base.copy_set_param("startIndex", start), zh)
+                page = get(base.copy_set_param("startIndex", start), headers=zh)
                 got = len(page.get("Resources") or [])
                 start += got
                 if not got or start > page.get("totalResults", 0):
                     break
             continue
-        page = get(base, zh)
+        page = get(base, headers=zh)
         while page.get("next_page_token"):
-            page = get(base.copy_set_param("next_page_token", page["next_page_token"]), zh)
+            page = get(base.copy_set_param("next_page_token", page["next_page_token"]), headers=zh)
     return {
         "wall": time.perf_counter() - t0,
         "cpu": time.process_time() - c0,
-        "requests": n_requests,
+        "requests": plain.requests,
         "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }
 
