@@ -42,6 +42,7 @@ from zoomaudit.errors import (
     ZoomAuditError,
 )
 from zoomaudit.secrets import scrub
+from zoomaudit.sources.transport import pooled_transport
 
 log = logging.getLogger("zoomaudit.sources")
 
@@ -335,13 +336,14 @@ def read_only_client(
     ``max_connections`` and a :class:`ReadOnlyGuard` (writes refused unless ``allow_writes``
     or listed in ``allow``)."""
     guard = ReadOnlyGuard(allow_writes=allow_writes, allow=allow, batch_reads=batch_reads)
+    limits = httpx.Limits(
+        max_connections=max_connections, max_keepalive_connections=max_connections
+    )
     return httpx.AsyncClient(
         timeout=httpx.Timeout(policy.timeout, connect=min(30.0, policy.timeout)),
         verify=verify,
-        transport=transport,
-        limits=httpx.Limits(
-            max_connections=max_connections, max_keepalive_connections=max_connections
-        ),
+        transport=transport or pooled_transport(verify=verify, limits=limits),
+        limits=limits,
         event_hooks={"request": [guard]},
     )
 
