@@ -24,6 +24,7 @@ import json
 import math
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -70,33 +71,36 @@ def variant_kit(env: dict) -> dict:
 
     settings = Settings.from_env(env, dotenv=None, use_keyring=False)
     out = tempfile.mkdtemp(prefix="zoomaudit-bench-")
-    gc_time = _gc_timer()
-    t0, c0 = time.perf_counter(), time.process_time()
-    path = pull(settings, out=out)
-    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
-    gc_s, gc_n = gc_time()
-    # the pull's own high-water mark (the breakdown below re-parses every raw page)
-    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    snap = load(path)
-    result = {
-        "breakdown": {},
-        "gc": [gc_s, gc_n],
-        "wall": wall,
-        "cpu": cpu,
-        "rss_mb": rss_mb,
-        "requests": snap.manifest["requests"],
-        "counts": snap.manifest["counts"],
-        "durations": snap.manifest["durations_s"],
-        "queries": snap.manifest["queries"],
-    }
-    if not os.environ.get("ZOOMAUDIT_BENCH_NO_BREAKDOWN"):
-        try:  # the GC thresholds the pull itself runs with (absent in a --baseline-tree)
-            from zoomaudit.sources.http import relaxed_gc
-        except ImportError:
-            from contextlib import nullcontext as relaxed_gc
-        with relaxed_gc():
-            result["breakdown"] = cpu_breakdown(Path(path))
-    return result
+    try:
+        gc_time = _gc_timer()
+        t0, c0 = time.perf_counter(), time.process_time()
+        path = pull(settings, out=out)
+        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+        gc_s, gc_n = gc_time()
+        # the pull's own high-water mark (the breakdown below re-parses every raw page)
+        rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        snap = load(path)
+        result = {
+            "breakdown": {},
+            "gc": [gc_s, gc_n],
+            "wall": wall,
+            "cpu": cpu,
+            "rss_mb": rss_mb,
+            "requests": snap.manifest["requests"],
+            "counts": snap.manifest["counts"],
+            "durations": snap.manifest["durations_s"],
+            "queries": snap.manifest["queries"],
+        }
+        if not os.environ.get("ZOOMAUDIT_BENCH_NO_BREAKDOWN"):
+            try:  # the GC thresholds the pull itself runs with (absent in a --baseline-tree)
+                from zoomaudit.sources.http import relaxed_gc
+            except ImportError:
+                from contextlib import nullcontext as relaxed_gc
+            with relaxed_gc():
+                result["breakdown"] = cpu_breakdown(Path(path))
+        return result
+    finally:  # a 100k snapshot is ~200 MB; runs add up
+        shutil.rmtree(out, ignore_errors=True)
 
 
 def _gc_timer():
