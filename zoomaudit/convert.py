@@ -134,7 +134,7 @@ _FRACTION_RE = re.compile(_FRACTION)
 _NEVER = "0001-01-01"
 
 
-def _time_text(values: list | pa.Array) -> list | pd.Series:
+def _time_text(values: list | pa.Array) -> list | pa.Array | pd.Series:
     """Times as text the same for every batch: Graph's "never" as NA and fractions cut to
     microseconds (the ``time`` dtype's unit). Otherwise pandas picks nanoseconds for a batch
     where any time has 7 digits, and a time outside that range (year 1, 9999) becomes NaT
@@ -144,26 +144,49 @@ def _time_text(values: list | pa.Array) -> list | pd.Series:
             return pd.Series(values, dtype="str")
         values = pc.replace_substring_regex(values, _FRACTION, r"\1")
         never = pc.starts_with(values, _NEVER)
-        return pd.Series(pc.if_else(never, pa.scalar(None, values.type), values), dtype="str")
+        return pc.if_else(never, pa.scalar(None, values.type), values)
     return [
-        (None if v.startswith(_NEVER) else _FRACTION_RE.sub(r"\1", v) if len(v) > 27 else v)
+        (None if v.startswith(_NEVER) else _FRACTION_RE.sub(r"\1", v) if len(v) > 26 else v)
         if isinstance(v, str)
         else v
         for v in values
     ]
 
 
+_UTC_US = pa.timestamp("us", tz="UTC")
+
+
+def _times(values: list | pa.Array) -> pd.Series:
+    """Times in the ``time`` dtype; what is not a time becomes NaT.
+
+    Arrow parses ISO 8601 with a zone (what Graph and Zoom send) in C++. Where it refuses any
+    value of the batch (no zone, a date alone, an impossible date, not text), the batch goes
+    to pandas' ISO 8601 parser, which reads the rest alike and makes NaT of what it cannot
+    read. Where Arrow parses, both give the same instant (tests/sources/test_convert.py)."""
+    text = _time_text(values)
+    try:
+        if isinstance(text, pd.Series):  # Arrow values that are not text
+            raise pa.ArrowTypeError("not text")
+        arrow = text if isinstance(text, pa.Array) else pa.array(text, pa.string())
+        parsed = pc.cast(arrow, _UTC_US)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        if isinstance(text, pa.Array):
+            text = pd.Series(text, dtype="str")
+        elif isinstance(text, list):  # JSON numbers are not times (pandas would make epochs)
+            text = [v if isinstance(v, str) else None for v in text]
+        return pd.Series(pd.to_datetime(text, utc=True, errors="coerce", format="ISO8601")).astype(
+            frames.TIME
+        )
+    return pd.Series(parsed.to_pandas(coerce_temporal_nanoseconds=False)).astype(frames.TIME)
+
+
 def _typed(values: list | pa.Array, dtype: str) -> pd.Series:
     if dtype == frames.TIME:
-        values = _time_text(values)
-    elif isinstance(values, pa.Array):
+        return _times(values)
+    if isinstance(values, pa.Array):
         if dtype == frames.STR:
             return pd.Series(values, dtype=dtype)
         values = values.to_pylist()
-    if dtype == frames.TIME:
-        return pd.Series(
-            pd.to_datetime(values, utc=True, errors="coerce", format="ISO8601")
-        ).astype(frames.TIME)
     if dtype == frames.LIST:
         return pd.Series(values, dtype=object)
     if dtype == frames.BOOL:
@@ -279,14 +302,18 @@ class ArrowPage:
 
 #: a page must be a JSON object (only JSON whitespace before it: no BOM, no ``null``)
 _OBJECT_START = re.compile(rb"[ \t\r\n]*\{")
-_NAN = re.compile(rb"NaN")
-_INF = re.compile(rb"Inf(?![a-hj-z])")  # not "Information": a literal is Inf or Infinity
+# where JSON has a value (after ":", "[" or ","), a NaN/Infinity literal Arrow would take
+_NAN_OR_INF = re.compile(rb"[:\[,][ \t\r\n]*-?(?:NaN|Inf)")
 
 
 def _nan_or_inf(content: bytes) -> bool:
     """Whether ``content`` may hold a ``NaN``/``Inf``/``Infinity`` literal (not JSON, but
-    Arrow takes it). Such text inside a string only sends the page to orjson."""
-    return _NAN.search(content) is not None or _INF.search(content) is not None
+    Arrow takes it). Ids and names hold these letters often enough ("NaNEdK9q..." is a Zoom
+    id) that only text where a value starts counts; inside a string that is rare and only
+    sends the page to orjson."""
+    if b"NaN" not in content and b"Inf" not in content:
+        return False
+    return _NAN_OR_INF.search(content) is not None
 
 
 def _utf8(content: bytes) -> bool:
@@ -431,6 +458,40 @@ def _list(value: object) -> list:
     return [str(v) for v in value] if isinstance(value, list) else []
 
 
+def _lists(values: list | pa.Array) -> list[list[str]]:
+    """A ``list`` column: each value's items as text, ``[]`` where there is no list.
+
+    Arrow lists of strings without a null item are taken as they are (C++); anything else
+    goes through :func:`_list` item by item (a null item becomes "None" there)."""
+    if (
+        isinstance(values, pa.ListArray)
+        and pa.types.is_string(values.type.value_type)
+        and values.values.null_count == 0
+    ):
+        return [v if v is not None else [] for v in values.to_pylist()]
+    if isinstance(values, pa.Array):
+        values = values.to_pylist()
+    return [_list(v) for v in values]
+
+
+def _sku_ids(values: list | pa.Array) -> list[list[str]]:
+    """``assignedLicenses`` -> the skuId of each licence (objects without one give "None")."""
+    if (
+        isinstance(values, pa.ListArray)
+        and pa.types.is_struct(values.type.value_type)
+        and values.type.value_type.get_field_index("skuId") >= 0
+    ):
+        licences = pc.list_flatten(values)  # of the lists there are (a null list has none)
+        skus = licences.field("skuId")
+        if licences.null_count == 0 and skus.null_count == 0 and pa.types.is_string(skus.type):
+            lengths = pc.fill_null(pc.list_value_length(values), 0)
+            offsets = pa.concat_arrays([pa.array([0], pa.int32()), pc.cumulative_sum(lengths)])
+            return _lists(pa.ListArray.from_arrays(offsets.cast(pa.int32()), skus))
+    if isinstance(values, pa.Array):
+        values = values.to_pylist()
+    return [[str(x.get("skuId")) for x in (v or []) if isinstance(x, dict)] for v in values]
+
+
 def _empty_str(values: list | pa.Array) -> list | pa.Array:
     """Empty strings as NA (Graph and Zoom send "" for unset values)."""
     if isinstance(values, pa.Array):
@@ -475,8 +536,8 @@ def entra_users(items: Items, *, soft_deleted: bool = False) -> pd.DataFrame:
         "surname": c.get("surname"),
         "mail": c.get("mail"),
         "mail_nickname": c.get("mailNickname"),
-        "other_mails": [_list(v) for v in _values(items, "otherMails")],
-        "proxy_addresses": [_list(v) for v in _values(items, "proxyAddresses")],
+        "other_mails": _lists(_get(items, "otherMails")),
+        "proxy_addresses": _lists(_get(items, "proxyAddresses")),
         "account_enabled": _get(items, "accountEnabled"),
         "department": c.get("department"),
         "job_title": c.get("jobTitle"),
@@ -486,10 +547,7 @@ def entra_users(items: Items, *, soft_deleted: bool = False) -> pd.DataFrame:
         "user_type": c.get("userType"),
         "created_at": c.get("createdDateTime"),
         "on_premises_sync_enabled": _get(items, "onPremisesSyncEnabled"),
-        "assigned_licenses": [
-            [str(x.get("skuId")) for x in (v or []) if isinstance(x, dict)]
-            for v in _values(items, "assignedLicenses")
-        ],
+        "assigned_licenses": _sku_ids(_get(items, "assignedLicenses")),
         "last_sign_in": c.dig("signInActivity", "lastSignInDateTime"),
         "last_successful_sign_in": c.dig("signInActivity", "lastSuccessfulSignInDateTime"),
         "soft_deleted": [soft_deleted] * n,

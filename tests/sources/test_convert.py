@@ -308,3 +308,21 @@ def test_scim_and_rest_pages_in_arrow_match_their_dict_tables():
     page = convert.REST_USERS_PAGE(json.dumps({"users": rest, "next_page_token": ""}).encode())
     assert page.get("next_page_token") == ""
     pd.testing.assert_frame_equal(convert.zoom_users(page.get("users")), convert.zoom_users(rest))
+
+
+def test_list_columns_read_from_arrow_equal_the_dict_path():
+    import pyarrow as pa
+
+    from zoomaudit.convert import _lists, _sku_ids
+
+    licences = pa.array(
+        [[{"skuId": "a"}], None, [], [{"skuId": "b"}, {"skuId": "c"}], [{"skuId": None}], [None]],
+        pa.list_(pa.struct([("skuId", pa.string())])),
+    )
+    mails = pa.array([["x"], None, [], ["y", None], ["z", "w"]], pa.list_(pa.string()))
+    for arrow, fn in ((licences, _sku_ids), (mails, _lists)):
+        for part in (arrow, arrow.slice(1), arrow.slice(1, 2), arrow.slice(3), arrow.slice(0, 0)):
+            assert fn(part) == fn(part.to_pylist())
+    assert _sku_ids(licences) == [["a"], [], [], ["b", "c"], ["None"], []]
+    assert _lists(mails) == [["x"], [], [], ["y", "None"], ["z", "w"]]
+    assert _lists(pa.nulls(2, pa.string())) == [[], []]  # a field no item has

@@ -382,6 +382,11 @@ def test_realistic_pages_are_read_by_arrow():
     escaped = json.dumps(json.loads(GOOD)).replace("/", "\\/").encode()  # \u00ed, \ud83d\ude00
     assert b"\\ud83d\\ude00" in escaped
     assert isinstance(assert_same_table(GRAPH, escaped), convert.ArrowPage)
+    # ids, names and URLs hold "NaN"/"Inf" as letters (Zoom ids are random base64): still Arrow
+    letters = GOOD.replace(b'"accountEnabled":true', b'"accountEnabled":true,"x":"https://z.example/Users/NaNEdK9q-Inf"')
+    letters = letters.replace(b'"displayName":"', b'"displayName":"NaNEdK9q Information ')
+    assert letters != GOOD and b"NaNEdK9q" in letters
+    assert isinstance(assert_same_table(GRAPH, letters), convert.ArrowPage)
 
 
 # bodies orjson refuses: each must raise ValueError from every parser (retried as malformed)
@@ -392,6 +397,9 @@ NOT_JSON = {
     "inf": b'{"value": [], "x": Inf}',
     "infinity": b'{"value": [], "x": [Infinity]}',
     "-infinity": b'{"value": [], "x": {"y": -Infinity}}',
+    "nan after a comma": b'{"value": [], "x": [1,NaN]}',
+    "nan after line breaks": b'{"value": [],\r\n  "x":\n\t NaN}',
+    "infinity in an item list": b'{"value": [{"id": "a", "otherMails": ["x", Infinity]}]}',
     "bom": b"\xef\xbb\xbf" + GOOD,
     "invalid utf-8 in a string": GOOD.replace(b"Ana Ru", b"Ana \xff"),
     "invalid utf-8 in an unknown field": b'{"value": [], "x": "\xc3"}',
