@@ -383,7 +383,10 @@ def test_realistic_pages_are_read_by_arrow():
     assert b"\\ud83d\\ude00" in escaped
     assert isinstance(assert_same_table(GRAPH, escaped), convert.ArrowPage)
     # ids, names and URLs hold "NaN"/"Inf" as letters (Zoom ids are random base64): still Arrow
-    letters = GOOD.replace(b'"accountEnabled":true', b'"accountEnabled":true,"x":"https://z.example/Users/NaNEdK9q-Inf"')
+    letters = GOOD.replace(
+        b'"accountEnabled":true',
+        b'"accountEnabled":true,"x":"https://z.example/Users/NaNEdK9q-Inf"',
+    )
     letters = letters.replace(b'"displayName":"', b'"displayName":"NaNEdK9q Information ')
     assert letters != GOOD and b"NaNEdK9q" in letters
     assert isinstance(assert_same_table(GRAPH, letters), convert.ArrowPage)
