@@ -20,7 +20,9 @@ from zoomaudit.sources.transport import pooled_transport
 LIMITS = httpx.Limits(max_connections=4, max_keepalive_connections=4)
 
 
-async def _server(close_after: float | None, ssl_context: ssl.SSLContext | None = None):
+async def _server(
+    close_after: float | None, ssl_context: ssl.SSLContext | None = None, size: int = 0
+):
     """A tiny HTTP/1.1 server: answers each request with keep-alive; with ``close_after``,
     closes the connection that long after its first answer (like a server's idle timeout)."""
     connections: list[int] = []
@@ -32,7 +34,7 @@ async def _server(close_after: float | None, ssl_context: ssl.SSLContext | None 
                 head = await reader.readuntil(b"\r\n\r\n")
                 if not head:
                     break
-                body = b'{"n": %d}' % len(connections)
+                body = b'{"n": %d, "pad": "%s"}' % (len(connections), b"x" * size)
                 writer.write(
                     b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
                     b"content-length: %d\r\nconnection: keep-alive\r\n\r\n%s" % (len(body), body)
@@ -82,7 +84,7 @@ def test_a_keepalive_connection_the_server_closed_is_not_reused():
 
     first, second, connections = asyncio.run(go())
     assert (first.status_code, second.status_code) == (200, 200)
-    assert second.json() == {"n": 2}
+    assert second.json() == {"n": 2, "pad": ""}
     assert len(connections) == 2
 
 
@@ -108,7 +110,7 @@ def test_an_open_keepalive_connection_is_reused():
         return first, second, connections
 
     first, second, connections = asyncio.run(go())
-    assert second.json() == {"n": 1}
+    assert second.json() == {"n": 1, "pad": ""}
     assert len(connections) == 1
 
 
@@ -137,4 +139,18 @@ def test_tls_goes_through_the_wrapper(tmp_path):
     assert response.status_code == again.status_code == 200
     assert isinstance(stream, transport_module._Stream)
     assert stream.get_extra_info("ssl_object") is not None
+    assert len(connections) == 1
+
+
+def test_large_bodies_arrive_whole_on_a_reused_connection():
+    size = 3 * 1024 * 1024 + 17  # many reads of READ_BYTES, and not a multiple of it
+
+    async def go():
+        server, port, connections = await _server(close_after=None, size=size)
+        async with server:
+            first, second = await _two_requests(f"http://127.0.0.1:{port}/", pause=0.01)
+        return first, second, connections
+
+    first, second, connections = asyncio.run(go())
+    assert first.json() == second.json() == {"n": 1, "pad": "x" * size}
     assert len(connections) == 1
