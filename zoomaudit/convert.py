@@ -302,18 +302,28 @@ class ArrowPage:
 
 #: a page must be a JSON object (only JSON whitespace before it: no BOM, no ``null``)
 _OBJECT_START = re.compile(rb"[ \t\r\n]*\{")
-# where JSON has a value (after ":", "[" or ","), a NaN/Infinity literal Arrow would take
-_NAN_OR_INF = re.compile(rb"[:\[,][ \t\r\n]*-?(?:NaN|Inf)")
+# a literal search each: re finds a literal prefix with memchr, ~2x faster than bytes.find here
+_NAN_INF = (re.compile(rb"NaN"), re.compile(rb"Inf"))
+_BLANK = frozenset(b" \t\r\n")
+_VALUE_START = frozenset(b":[,")
 
 
 def _nan_or_inf(content: bytes) -> bool:
     """Whether ``content`` may hold a ``NaN``/``Inf``/``Infinity`` literal (not JSON, but
-    Arrow takes it). Ids and names hold these letters often enough ("NaNEdK9q..." is a Zoom
-    id) that only text where a value starts counts; inside a string that is rare and only
-    sends the page to orjson."""
-    if b"NaN" not in content and b"Inf" not in content:
-        return False
-    return _NAN_OR_INF.search(content) is not None
+    Arrow takes it): the letters where a value starts (after ":", "[" or ",", blanks and a
+    minus sign). Ids and names hold these letters often ("NaNEdK9q..." is a Zoom id), so the
+    letters alone do not count; inside a string after ", " they do, which only sends the page
+    to orjson."""
+    for word in _NAN_INF:
+        for found in word.finditer(content):
+            before = found.start() - 1
+            if before >= 0 and content[before] == 0x2D:  # "-"
+                before -= 1
+            while before >= 0 and content[before] in _BLANK:
+                before -= 1
+            if before >= 0 and content[before] in _VALUE_START:
+                return True
+    return False
 
 
 def _utf8(content: bytes) -> bool:
