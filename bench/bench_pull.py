@@ -205,6 +205,8 @@ class _Plain:
         self.env = env
         self.client = httpx.Client(timeout=60)
         self.requests = 0
+        #: ``(raw bytes, parsed page) -> None`` after every page (the "store" variant)
+        self.store = None
 
     def get(self, url, params=None, headers=None) -> dict:
         import orjson
@@ -216,7 +218,10 @@ class _Plain:
                 time.sleep(float(r.headers.get("retry-after", "1")))
                 continue
             r.raise_for_status()
-            return orjson.loads(r.content)
+            page = orjson.loads(r.content)
+            if self.store is not None:
+                self.store(r.content, page)
+            return page
 
     def zoom_headers(self) -> dict:
         """A Zoom S2S OAuth token, as request headers."""
@@ -288,14 +293,72 @@ def variant_plain(env: dict) -> dict:
     }
 
 
-def variant_same(env: dict) -> dict:
+class _Store:
+    """What a plain script must add to keep what it fetched the way a snapshot does: every
+    page gzipped as received (ISA-L level 1, as the kit) and each listing's items written
+    as one Parquet table with the types Arrow infers (no contract, no checks)."""
+
+    def __init__(self):
+        from isal import igzip
+
+        self.dir = tempfile.mkdtemp(prefix="zoomaudit-bench-plain-")
+        self.listing = 0
+        self.items: list = []
+        self.raw = igzip.IGzipFile(Path(self.dir, "raw.gz"), mode="wb", compresslevel=1)
+
+    def __call__(self, content: bytes, page: dict) -> None:
+        self.raw.write(content + b"\n")
+        for key in ("value", "Resources", "users", "activity_logs"):
+            if isinstance(page.get(key), list):
+                self.items.extend(page[key])
+                break
+
+    def next_listing(self) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        if self.items:
+            path = Path(self.dir, f"{self.listing}.parquet")
+            try:
+                pq.write_table(pa.Table.from_pylist(self.items), path)
+            except (pa.ArrowNotImplementedError, pa.ArrowInvalid, pa.ArrowTypeError):
+                # e.g. an always-empty object (provisioning logs): nested values as JSON text
+                import orjson
+
+                flat = [
+                    {
+                        k: orjson.dumps(v).decode() if isinstance(v, dict | list) else v
+                        for k, v in item.items()
+                    }
+                    for item in self.items
+                ]
+                pq.write_table(pa.Table.from_pylist(flat), path)
+        self.listing += 1
+        self.items = []
+
+    def close(self) -> None:
+        self.next_listing()
+        self.raw.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def variant_store(env: dict) -> dict:
+    return variant_same(env, store=True)
+
+
+def variant_same(env: dict, store: bool = False) -> dict:
     """The kit's own listings (its manifest's first-page URLs), read one request after another
-    with plain httpx + orjson: Graph nextLinks, SCIM startIndex, REST next_page_token."""
+    with plain httpx + orjson: Graph nextLinks, SCIM startIndex, REST next_page_token. With
+    ``store``, each page is also gzipped and each listing written to Parquet (:class:`_Store`)."""
     import httpx
 
     queries = env["_queries"]
+    if store:  # imports are not counted (as the kit's)
+        import isal.igzip  # noqa: F401
+        import pyarrow.parquet  # noqa: F401
     t0, c0 = time.perf_counter(), time.process_time()
     plain = _Plain(env)
+    plain.store = sink = _Store() if store else None
     get = plain.get
     gh = {
         "Authorization": f"Bearer {env['ZOOMAUDIT_GRAPH_TOKEN']}",
@@ -304,6 +367,8 @@ def variant_same(env: dict) -> dict:
     for url in queries["graph"]:
         while url:
             url = get(url, headers=gh).get("@odata.nextLink")
+        if sink:
+            sink.next_listing()
     zh = plain.zoom_headers()
     for url in queries["zoom"]:
         base = httpx.URL(url)
@@ -315,10 +380,15 @@ def variant_same(env: dict) -> dict:
                 start += got
                 if not got or start > page.get("totalResults", 0):
                     break
-            continue
-        page = get(base, headers=zh)
-        while page.get("next_page_token"):
-            page = get(base.copy_set_param("next_page_token", page["next_page_token"]), headers=zh)
+        else:
+            page = get(base, headers=zh)
+            while page.get("next_page_token"):
+                token = page["next_page_token"]
+                page = get(base.copy_set_param("next_page_token", token), headers=zh)
+        if sink:
+            sink.next_listing()
+    if sink:
+        sink.close()
     return {
         "wall": time.perf_counter() - t0,
         "cpu": time.process_time() - c0,
@@ -400,7 +470,12 @@ def main() -> None:
         os.environ["ZOOMAUDIT_BENCH_NO_BREAKDOWN"] = "1"
     if args.variant:
         env = json.loads(sys.stdin.read())
-        fn = {"kit": variant_kit, "plain": variant_plain, "same": variant_same}[args.variant]
+        fn = {
+            "kit": variant_kit,
+            "plain": variant_plain,
+            "same": variant_same,
+            "store": variant_store,
+        }[args.variant]
         print(json.dumps(fn(env)))
         return
     # one emulator process per service (same seed = same tenant): the emulator is pure Python
@@ -422,14 +497,16 @@ def main() -> None:
             env[key] = graph_env[key]
         # interleaved (kit, baseline, plain, kit, ...): a load spike from other jobs on the
         # machine hits every variant alike; the median-CPU run of each is reported
-        kits, plains, bases, sames = [], [], [], []
+        kits, plains, bases, sames, stores = [], [], [], [], []
         for _ in range(args.repeat):
             kits.append(run_variant("kit", env))
             if args.baseline_tree:
                 bases.append(run_variant("kit", env, args.baseline_tree))
             plains.append(run_variant("plain", env))
             sames.append(run_variant("same", {**env, "_queries": kits[-1]["queries"]}))
+            stores.append(run_variant("store", {**env, "_queries": kits[-1]["queries"]}))
         kit, plain, same = median_run(kits), median_run(plains), median_run(sames)
+        store = median_run(stores)
     finally:
         for s in servers:
             s.stdin.close()
@@ -477,6 +554,10 @@ def main() -> None:
         f"| {plain['cpu'] / n * 1e6:.0f} ms | |",
         f"| kit CPU / this CPU | 1x | {kit['cpu'] / same['cpu']:.2f}x (goal <= 1.3x) | "
         f"{kit['cpu'] / plain['cpu']:.2f}x | |",
+        f"| the kit's requests one after another, each page also gzipped and each listing "
+        f"written to Parquet (plain's own storage) | CPU {store['cpu']:.1f} s, "
+        f"{store['cpu'] / n * 1e6:.0f} ms per 1,000 users: kit / this "
+        f"{kit['cpu'] / store['cpu']:.2f}x | | | |",
         f"| peak RSS | {kit['rss_mb']:.0f} MB | {same['rss_mb']:.0f} MB | "
         f"{plain['rss_mb']:.0f} MB | |",
         f"| requests | {sum(kit['requests']['requests'].values())} "
@@ -490,6 +571,7 @@ def main() -> None:
         *([runs_text(f"kit from {args.baseline_tree} (before)", bases)] if bases else []),
         runs_text("plain, the kit's requests", sames),
         runs_text("plain, user listings only", plains),
+        runs_text("plain + storage, the kit's requests", stores),
         *(
             [
                 f"* median CPU before -> after: {median_run(bases)['cpu']:.1f} s -> "

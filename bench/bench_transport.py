@@ -6,8 +6,10 @@ client fetches it ``--requests`` times and parses it with orjson, through:
 
 * ``sync httpx``: ``httpx.Client`` one request after another (the plain baseline of
   ``bench_pull.py``);
-* ``async httpx, 1 / 4 in flight``: ``httpx.AsyncClient`` (what any concurrent puller needs);
-* ``kit Zoom path, 4 in flight``: ``ZoomSource.get`` (read-only client, retries, rate limiter
+* ``async httpx, 1 / 4 / 16 in flight``: ``httpx.AsyncClient`` (what any concurrent puller
+  needs), also on the kit's transport (``zoomaudit.sources.transport``: cheaper idle-connection
+  checks, 256 KiB reads);
+* ``kit Zoom path, 4 / 16 in flight``: ``ZoomSource.get`` (read-only client, retries, rate limiter
   at a rate that never waits, static token);
 * ``kit Graph path, 1 in flight``: ``GraphSource.fetch`` (msgraph-sdk request adapter with the
   native response handler, kiota middleware, retries; static token).
@@ -84,12 +86,16 @@ async def _gather(n: int, in_flight: int, one) -> None:
     await asyncio.gather(*(guarded() for _ in range(n)))
 
 
-def async_httpx(url: str, n: int, in_flight: int) -> None:
+def async_httpx(url: str, n: int, in_flight: int, kit_transport: bool = False) -> None:
     import httpx
     import orjson
 
+    from zoomaudit.sources.transport import pooled_transport
+
     async def go():
-        async with httpx.AsyncClient() as client:
+        limits = httpx.Limits(max_connections=32, max_keepalive_connections=32)
+        transport = pooled_transport(verify=True, limits=limits) if kit_transport else None
+        async with httpx.AsyncClient(limits=limits, transport=transport) as client:
 
             async def one():
                 orjson.loads((await client.get(url)).content)
@@ -155,7 +161,15 @@ def main() -> None:
         "sync httpx (plain baseline)": lambda: sync_httpx(base + "/p", n),
         "async httpx, 1 in flight": lambda: async_httpx(base + "/p", n, 1),
         "async httpx, 4 in flight": lambda: async_httpx(base + "/p", n, 4),
+        "async httpx, 16 in flight": lambda: async_httpx(base + "/p", n, 16),
+        "async httpx on the kit's transport (sources/transport.py), 4 in flight": (
+            lambda: async_httpx(base + "/p", n, 4, kit_transport=True)
+        ),
+        "async httpx on the kit's transport, 16 in flight": (
+            lambda: async_httpx(base + "/p", n, 16, kit_transport=True)
+        ),
         "kit Zoom path (ZoomSource.get), 4 in flight": lambda: kit_zoom(base, n, 4),
+        "kit Zoom path (ZoomSource.get), 16 in flight": lambda: kit_zoom(base, n, 16),
         "kit Graph path (GraphSource.fetch via msgraph-sdk), 1 in flight": lambda: kit_graph(
             base, n
         ),
