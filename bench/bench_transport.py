@@ -7,8 +7,8 @@ client fetches it ``--requests`` times and parses it with orjson, through:
 * ``sync httpx``: ``httpx.Client`` one request after another (the plain baseline of
   ``bench_pull.py``);
 * ``async httpx, 1 / 4 / 16 in flight``: ``httpx.AsyncClient`` (what any concurrent puller
-  needs), also on the kit's transport (``zoomaudit.sources.transport``: cheaper idle-connection
-  checks, 256 KiB reads);
+  needs), also with the kit's cheaper idle-connection check
+  (``zoomaudit.sources.transport``);
 * ``kit Zoom path, 4 / 16 in flight``: ``ZoomSource.get`` (read-only client, retries, rate limiter
   at a rate that never waits, static token);
 * ``kit Graph path, 1 in flight``: ``GraphSource.fetch`` (msgraph-sdk request adapter with the
@@ -90,12 +90,12 @@ def async_httpx(url: str, n: int, in_flight: int, kit_transport: bool = False) -
     import httpx
     import orjson
 
-    from zoomaudit.sources.transport import pooled_transport
+    from zoomaudit.sources.transport import cheaper_idle_checks
 
     async def go():
         limits = httpx.Limits(max_connections=32, max_keepalive_connections=32)
-        transport = pooled_transport(verify=True, limits=limits) if kit_transport else None
-        async with httpx.AsyncClient(limits=limits, transport=transport) as client:
+        client = httpx.AsyncClient(limits=limits)
+        async with cheaper_idle_checks(client) if kit_transport else client:
 
             async def one():
                 orjson.loads((await client.get(url)).content)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
+from datetime import UTC
 
 import numpy as np
 import orjson
@@ -146,7 +147,7 @@ def _time_text(values: list | pa.Array) -> list | pa.Array | pd.Series:
         never = pc.starts_with(values, _NEVER)
         return pc.if_else(never, pa.scalar(None, values.type), values)
     return [
-        (None if v.startswith(_NEVER) else _FRACTION_RE.sub(r"\1", v) if len(v) > 26 else v)
+        (None if v.startswith(_NEVER) else _FRACTION_RE.sub(r"\1", v) if "." in v else v)
         if isinstance(v, str)
         else v
         for v in values
@@ -169,7 +170,8 @@ def _times(values: list | pa.Array) -> pd.Series:
             raise pa.ArrowTypeError("not text")
         arrow = text if isinstance(text, pa.Array) else pa.array(text, pa.string())
         parsed = pc.cast(arrow, _UTC_US)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, UnicodeError):
+        # UnicodeError: a lone surrogate (json.loads of an imported file lets "\ud800" through)
         if isinstance(text, pa.Array):
             text = pd.Series(text, dtype="str")
         elif isinstance(text, list):  # JSON numbers are not times (pandas would make epochs)
@@ -177,7 +179,8 @@ def _times(values: list | pa.Array) -> pd.Series:
         return pd.Series(pd.to_datetime(text, utc=True, errors="coerce", format="ISO8601")).astype(
             frames.TIME
         )
-    return pd.Series(parsed.to_pandas(coerce_temporal_nanoseconds=False)).astype(frames.TIME)
+    times = pd.Series(parsed.to_pandas(coerce_temporal_nanoseconds=False)).astype(frames.TIME)
+    return times.dt.tz_convert(UTC)  # the zone object pandas gives (not zoneinfo's "UTC")
 
 
 def _typed(values: list | pa.Array, dtype: str) -> pd.Series:

@@ -7,6 +7,8 @@ are dealt with.
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 import pyarrow as pa
 from hypothesis import given, settings
@@ -101,3 +103,26 @@ def test_a_batch_of_service_times_does_not_go_through_pandas(monkeypatch):
     batch = ["2026-04-05T12:00:00Z", "2025-01-31T23:59:59.5+01:00", None, "0001-01-01T00:00:00Z"]
     assert _times(batch).notna().tolist() == [True, True, False, False]
     assert _times(pa.array(batch)).notna().tolist() == [True, True, False, False]
+
+
+def test_short_non_standard_forms_give_the_same_times_from_dicts_and_arrow():
+    # pandas reads "T0:00" and other short forms; a 7-digit fraction there must be cut on both
+    # paths, or a year-9999 neighbour becomes NaT on one of them only
+    for batch in (
+        ["2024-01-01T0:00:00.1234567", "9999-12-31T00:00:00"],
+        ["2024-1-1T00:00:00.1234567", "0002-01-01T00:00:00"],
+    ):
+        assert same(_times(pa.array(batch, pa.string())), _times(batch))
+        assert _times(batch).notna().all()
+
+
+def test_a_lone_surrogate_in_a_time_is_not_a_time():
+    # json.loads (offline imports) lets "\ud800" through; Arrow cannot hold it as text
+    batch = json.loads('["2024-01-01T00:00:00Z\\ud800", "2024-01-02T00:00:00Z"]')
+    assert _times(batch).isna().tolist() == [True, False]
+
+
+def test_both_parsers_give_the_same_zone_object():
+    by_arrow, by_pandas = _times(["2024-01-01T00:00:00Z"]), _times(["2024-01-01T00:00:00"])
+    assert by_arrow.dt.tz is by_pandas.dt.tz
+    assert by_arrow.equals(by_pandas)

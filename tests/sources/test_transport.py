@@ -1,8 +1,8 @@
 """The collectors' transport: httpx's pool with a cheaper idle-connection check.
 
 Real sockets on loopback: a keep-alive connection the server closed must not be reused, TLS
-must work through the wrapper, and the wrapper must be in effect (else its CPU saving is
-silently lost after an httpx upgrade).
+must work through the wrapper, proxies from the environment must still be used, and the
+wrapper must be in effect (else its CPU saving is silently lost after an httpx upgrade).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import pytest
 
 import zoomaudit.sources.transport as transport_module
 from zoomaudit.sources.http import RetryPolicy, read_only_client
-from zoomaudit.sources.transport import pooled_transport
+from zoomaudit.sources.transport import cheaper_idle_checks
 
 LIMITS = httpx.Limits(max_connections=4, max_keepalive_connections=4)
 
@@ -53,7 +53,7 @@ async def _server(
 
 
 async def _two_requests(url: str, verify: object = True, pause: float = 0.3):
-    client = httpx.AsyncClient(transport=pooled_transport(verify=verify, limits=LIMITS))
+    client = cheaper_idle_checks(httpx.AsyncClient(verify=verify, limits=LIMITS))
     async with client:
         first = await client.get(url)
         await asyncio.sleep(pause)
@@ -126,9 +126,7 @@ def test_tls_goes_through_the_wrapper(tmp_path):
     async def go():
         server, port, connections = await _server(close_after=None, ssl_context=server_context)
         async with server:
-            client = httpx.AsyncClient(
-                transport=pooled_transport(verify=client_context, limits=LIMITS)
-            )
+            client = cheaper_idle_checks(httpx.AsyncClient(verify=client_context, limits=LIMITS))
             async with client:
                 response = await client.get(f"https://127.0.0.1:{port}/")
                 stream = response.extensions["network_stream"]
@@ -143,7 +141,7 @@ def test_tls_goes_through_the_wrapper(tmp_path):
 
 
 def test_large_bodies_arrive_whole_on_a_reused_connection():
-    size = 3 * 1024 * 1024 + 17  # many reads of READ_BYTES, and not a multiple of it
+    size = 3 * 1024 * 1024 + 17
 
     async def go():
         server, port, connections = await _server(close_after=None, size=size)
@@ -154,3 +152,30 @@ def test_large_bodies_arrive_whole_on_a_reused_connection():
     first, second, connections = asyncio.run(go())
     assert first.json() == second.json() == {"n": 1, "pad": "x" * size}
     assert len(connections) == 1
+
+
+def test_collector_clients_still_go_through_a_proxy_from_the_environment(monkeypatch):
+    # Behind a corporate proxy (HTTPS_PROXY / HTTP_PROXY), the collectors must use it: httpx
+    # only mounts proxies from the environment when it builds the transport itself.
+    seen: list[bytes] = []
+
+    async def go():
+        async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter):
+            seen.append(await reader.readuntil(b"\r\n\r\n"))
+            writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}")
+            await writer.drain()
+            writer.close()
+
+        proxy = await asyncio.start_server(handle, "127.0.0.1", 0)
+        port = proxy.sockets[0].getsockname()[1]
+        for name in ("NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy"):
+            monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{port}")
+        async with proxy:
+            client = read_only_client(RetryPolicy())
+            async with client:
+                return await client.get("http://zoom.invalid/v2/users")
+
+    response = asyncio.run(go())
+    assert response.status_code == 200
+    assert seen and seen[0].startswith(b"GET http://zoom.invalid/v2/users HTTP/1.1")

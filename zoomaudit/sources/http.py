@@ -42,7 +42,7 @@ from zoomaudit.errors import (
     ZoomAuditError,
 )
 from zoomaudit.secrets import scrub
-from zoomaudit.sources.transport import pooled_transport
+from zoomaudit.sources.transport import cheaper_idle_checks
 
 log = logging.getLogger("zoomaudit.sources")
 
@@ -336,16 +336,16 @@ def read_only_client(
     ``max_connections`` and a :class:`ReadOnlyGuard` (writes refused unless ``allow_writes``
     or listed in ``allow``)."""
     guard = ReadOnlyGuard(allow_writes=allow_writes, allow=allow, batch_reads=batch_reads)
-    limits = httpx.Limits(
-        max_connections=max_connections, max_keepalive_connections=max_connections
-    )
-    return httpx.AsyncClient(
+    client = httpx.AsyncClient(
         timeout=httpx.Timeout(policy.timeout, connect=min(30.0, policy.timeout)),
         verify=verify,
-        transport=transport or pooled_transport(verify=verify, limits=limits),
-        limits=limits,
+        transport=transport,
+        limits=httpx.Limits(
+            max_connections=max_connections, max_keepalive_connections=max_connections
+        ),
         event_hooks={"request": [guard]},
     )
+    return client if transport is not None else cheaper_idle_checks(client)
 
 
 @dataclass

@@ -1,9 +1,9 @@
-"""The collectors' HTTP transport: httpx's own, with a cheaper idle-connection check and
-larger reads.
+"""The collectors' HTTP transport: httpx's own, with a cheaper idle-connection check.
 
-Place in the flow: :func:`zoomaudit.sources.http.read_only_client` builds every collector
-client on :func:`pooled_transport`. It is ``httpx.AsyncHTTPTransport`` unchanged except for
-the network backend of its httpcore pool, which wraps httpcore's default backend.
+Place in the flow: :func:`zoomaudit.sources.http.read_only_client` passes every collector
+client through :func:`cheaper_idle_checks`. The client's direct transport stays the
+``httpx.AsyncHTTPTransport`` httpx built, except for the network backend of its httpcore pool,
+which wraps httpcore's default backend.
 
 Why: before it hands out a pooled connection, httpcore asks every idle connection whether
 the server closed it (``get_extra_info("is_readable")``). It does this on each request and
@@ -11,14 +11,19 @@ each response close. On asyncio, each question rebuilds anyio's socket attribute
 which costs a ``getpeername`` system call and a dict of closures: 4.5 us. With 16 pages in
 flight that is ~74 questions per request: 1.63 ms CPU per 156 KB page instead of 1.27 ms
 (measured with the page server of ``bench/bench_transport.py``). The wrapper answers from
-the socket it keeps, with the same ``poll`` check httpcore uses. Reads ask for
-:data:`READ_BYTES` at least. Everything else is delegated unchanged: writes, TLS, timeouts,
-other ``get_extra_info`` keys.
+the socket it keeps, with the same ``poll`` check httpcore uses (for TLS connections too: the
+socket under TLS is the same). Everything else is delegated unchanged: reads, writes, TLS,
+timeouts, other ``get_extra_info`` keys.
 
-The pool's backend is a private attribute of httpx's transport (``_pool._network_backend``,
-httpx 0.28 / httpcore 1.0). If a later httpx moves it, :func:`pooled_transport` leaves the
-transport as httpx built it. That only costs CPU: ``tests/sources/test_transport.py`` fails
-so that someone notices.
+Evaluated and dropped: reads larger than httpcore's 64 KiB. Over plain HTTP (the emulator)
+they took a 156 KB page in 1 read instead of 3 (0.90 -> 0.77 ms CPU per request), but Graph
+and Zoom are HTTPS, where each read returns one TLS record (16 KiB at most) whatever is
+asked: 0.74 vs 0.75 ms per request over TLS on loopback.
+
+The transport and its pool's backend are private attributes (``client._transport``,
+``_pool._network_backend``; httpx 0.28 / httpcore 1.0). If a later httpx moves them,
+:func:`cheaper_idle_checks` leaves the client as httpx built it. That only costs CPU:
+``tests/sources/test_transport.py`` fails so that someone notices.
 """
 
 from __future__ import annotations
@@ -45,27 +50,16 @@ def _readable(sock: socket.socket | None) -> bool:
     return bool(select.select([fd], [], [], 0)[0])  # pragma: no cover - Windows
 
 
-#: bytes asked for per read. httpcore asks 64 KiB; asyncio receives up to 256 KiB per system
-#: call and anyio hands over at most one received chunk per read, so 256 KiB takes each chunk
-#: whole instead of in up to four reads, each passing ~6 layers of async iterators (a 156 KB
-#: page: 3 reads -> 1, 0.90 -> 0.77 ms CPU per request). h11 buffers whatever it is given.
-READ_BYTES = 256 * 1024
-
-
 class _Stream(httpcore.AsyncNetworkStream):
-    """An httpcore stream that keeps its socket for ``is_readable`` and reads in larger
-    pieces; all else delegated."""
+    """An httpcore stream that keeps its socket for ``is_readable``; all else delegated."""
 
     def __init__(self, stream: httpcore.AsyncNetworkStream, sock: socket.socket | None = None):
         self._stream = stream
         self._sock = sock if sock is not None else stream.get_extra_info("socket")
-        self._read = stream.read
-        # bound methods of the wrapped stream: no extra coroutine frame per write
+        # bound methods of the wrapped stream: no extra coroutine frame per read or write
+        self.read = stream.read  # type: ignore[method-assign]
         self.write = stream.write  # type: ignore[method-assign]
         self.aclose = stream.aclose  # type: ignore[method-assign]
-
-    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        return await self._read(max(max_bytes, READ_BYTES), timeout)
 
     async def start_tls(
         self,
@@ -116,11 +110,18 @@ class _Backend(httpcore.AsyncNetworkBackend):
         await self.inner.sleep(seconds)
 
 
-def pooled_transport(*, verify: typing.Any, limits: httpx.Limits) -> httpx.AsyncHTTPTransport:
-    """``httpx.AsyncHTTPTransport(verify=..., limits=...)`` with the cheaper idle check."""
-    transport = httpx.AsyncHTTPTransport(verify=verify, limits=limits)
+def cheaper_idle_checks(client: httpx.AsyncClient) -> httpx.AsyncClient:
+    """Give the direct transport httpx built for ``client`` the cheaper idle check.
+
+    Only the transport httpx made itself (no ``transport=`` given) is changed, so the client
+    keeps everything else httpx set up from its arguments and the environment: proxies from
+    ``HTTP(S)_PROXY``/``ALL_PROXY`` stay mounted as httpx built them (unwrapped), and
+    ``NO_PROXY`` hosts go through the wrapped direct transport."""
+    transport = getattr(client, "_transport", None)
     pool = getattr(transport, "_pool", None)
     inner = getattr(pool, "_network_backend", None)
-    if isinstance(inner, httpcore.AsyncNetworkBackend):
+    if type(transport) is httpx.AsyncHTTPTransport and isinstance(
+        inner, httpcore.AsyncNetworkBackend
+    ):
         pool._network_backend = _Backend(inner)  # type: ignore[union-attr]
-    return transport
+    return client
