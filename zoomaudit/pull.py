@@ -503,7 +503,7 @@ async def _resolve_deleted_meanwhile(g, users_frame: pd.DataFrame, deleted: list
     row is kept. Returns ``(users_frame, deleted)``."""
     by_key = {str(u.get("id")).lower(): u for u in deleted}
     active = users_frame["entra_id"].astype(str).str.lower()
-    both = sorted(set(active) & set(by_key))
+    both = sorted(set(active[active.isin(list(by_key))]))  # isin: no Python string per user
     if not both:
         return users_frame, deleted
     log.warning("%s users were deleted or restored during the pull; asking again", len(both))
