@@ -429,13 +429,25 @@ async def apply_wave_async(
     return result
 
 
+@contextlib.asynccontextmanager
+async def _writer(writer, settings, apply, writer_kw):
+    """The caller's writer as it is, or a :class:`GraphWriter` made (writes allowed only
+    with ``apply``) and closed here."""
+    if writer is not None:
+        yield writer
+        return
+    own = GraphWriter(settings, allow_writes=apply, **writer_kw)
+    try:
+        yield own
+    finally:
+        await own.aclose()
+
+
 async def _apply(
     body, item, sp_id, jpath, apply, provision_on_demand, result, settings, writer, writer_kw
 ) -> None:
     number = item["number"]
-    own = writer is None
-    writer = writer or GraphWriter(settings, allow_writes=apply, **writer_kw)
-    try:
+    async with _writer(writer, settings, apply, writer_kw) as writer:
         existing = _index(await writer.assignments(sp_id))
         lines = journal_mod.read(jpath) if jpath.exists() else iter(())
         ledger = journal_mod.ledger(list(lines), number)
@@ -463,9 +475,6 @@ async def _apply(
             raise
         if jr:
             jr.append("run", "finished", mode="apply", **common)
-    finally:
-        if own:
-            await writer.aclose()
 
 
 async def _assign_all(writer, sp_id, item, existing, ledger, jr, common, result) -> list[str]:
@@ -718,9 +727,7 @@ async def _rollback(
     body, item, sp_id, ledger, rpath, apply, result, settings, writer, writer_kw
 ) -> None:
     number = item["number"]
-    own = writer is None
-    writer = writer or GraphWriter(settings, allow_writes=apply, **writer_kw)
-    try:
+    async with _writer(writer, settings, apply, writer_kw) as writer:
         current = _index(await writer.assignments(sp_id))
         targets = _rollback_targets(ledger, current)
         jr = journal_mod.open_journal(rpath) if apply else None
@@ -786,9 +793,6 @@ async def _rollback(
                 raise _rb_stopped(item, index, len(targets), aid, line, rpath)
         if jr:
             jr.append("run", "finished", mode="rollback", **common)
-    finally:
-        if own:
-            await writer.aclose()
 
 
 def _rollback_targets(ledger, current) -> list[tuple]:
