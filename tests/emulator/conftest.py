@@ -1,4 +1,5 @@
-"""Fixtures of the Graph emulator tests (``test_graph_users``, ``test_graph_directory``):
+"""Fixtures of the Graph emulator tests (``test_graph_users``, ``test_graph_directory``,
+``test_graph_faults``):
 a module-wide read-only tenant (``emu``/``graph``) and one of its own per test
 (``fresh``/``fgraph``) for tests that inject faults or change it. Modules that need another
 tenant define their own ``emu``/``graph``, which take precedence."""
