@@ -163,24 +163,22 @@ def _times(values: list | pa.Array) -> pd.Series:
     Arrow parses ISO 8601 with a zone (what Graph and Zoom send) in C++. Where it refuses any
     value of the batch (no zone, a date alone, an impossible date, not text), the batch goes
     to pandas' ISO 8601 parser, which reads the rest alike and makes NaT of what it cannot
-    read. Where Arrow parses, both give the same instant (tests/sources/test_convert.py)."""
+    read. Where Arrow parses, both give the same instant (tests/sources/test_convert_times.py)."""
     text = _time_text(values)
-    try:
-        if isinstance(text, pd.Series):  # Arrow values that are not text
-            raise pa.ArrowTypeError("not text")
-        arrow = text if isinstance(text, pa.Array) else pa.array(text, pa.string())
-        parsed = pc.cast(arrow, _UTC_US)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, UnicodeError):
-        # UnicodeError: a lone surrogate (json.loads of an imported file lets "\ud800" through)
-        if isinstance(text, pa.Array):
-            text = pd.Series(text, dtype="str")
-        elif isinstance(text, list):  # JSON numbers are not times (pandas would make epochs)
-            text = [v if isinstance(v, str) else None for v in text]
-        return pd.Series(pd.to_datetime(text, utc=True, errors="coerce", format="ISO8601")).astype(
-            frames.TIME
-        )
-    times = pd.Series(parsed.to_pandas(coerce_temporal_nanoseconds=False)).astype(frames.TIME)
-    return times.dt.tz_convert(UTC)  # the zone object pandas gives (not zoneinfo's "UTC")
+    if not isinstance(text, pd.Series):  # a Series: Arrow values that are not text
+        try:
+            arrow = text if isinstance(text, pa.Array) else pa.array(text, pa.string())
+            times = pd.Series(pc.cast(arrow, _UTC_US).to_pandas(coerce_temporal_nanoseconds=False))
+            return times.astype(frames.TIME).dt.tz_convert(UTC)  # pandas' zone object for UTC
+        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, UnicodeError):
+            pass  # UnicodeError: a lone surrogate (json.loads of an import lets "\ud800" in)
+    if isinstance(text, pa.Array):
+        text = pd.Series(text, dtype="str")
+    elif isinstance(text, list):  # JSON numbers are not times (pandas would make epochs)
+        text = [v if isinstance(v, str) else None for v in text]
+    return pd.Series(pd.to_datetime(text, utc=True, errors="coerce", format="ISO8601")).astype(
+        frames.TIME
+    )
 
 
 def _typed(values: list | pa.Array, dtype: str) -> pd.Series:
@@ -207,9 +205,7 @@ def _get(items: Items, key: str) -> list | pa.Array:
 
 def _values(items: Items, key: str) -> list:
     """``key`` of every item as Python values (lists and objects included)."""
-    if isinstance(items, pa.StructArray):
-        return _field(items, key).to_pylist()
-    return [i.get(key) for i in items]
+    return _pylist(_get(items, key))
 
 
 def _field(array: pa.Array, *path: str) -> pa.Array:
@@ -482,9 +478,7 @@ def _lists(values: list | pa.Array) -> list[list[str]]:
         and values.values.null_count == 0
     ):
         return [v if v is not None else [] for v in values.to_pylist()]
-    if isinstance(values, pa.Array):
-        values = values.to_pylist()
-    return [_list(v) for v in values]
+    return [_list(v) for v in _pylist(values)]
 
 
 def _sku_ids(values: list | pa.Array) -> list[list[str]]:
@@ -500,9 +494,9 @@ def _sku_ids(values: list | pa.Array) -> list[list[str]]:
             lengths = pc.fill_null(pc.list_value_length(values), 0)
             offsets = pa.concat_arrays([pa.array([0], pa.int32()), pc.cumulative_sum(lengths)])
             return _lists(pa.ListArray.from_arrays(offsets.cast(pa.int32()), skus))
-    if isinstance(values, pa.Array):
-        values = values.to_pylist()
-    return [[str(x.get("skuId")) for x in (v or []) if isinstance(x, dict)] for v in values]
+    return [
+        [str(x.get("skuId")) for x in (v or []) if isinstance(x, dict)] for v in _pylist(values)
+    ]
 
 
 def _empty_str(values: list | pa.Array) -> list | pa.Array:
