@@ -16,10 +16,8 @@ how many interleaved pairs the last tree won against the first.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
-import subprocess
 import sys
 
 import bench_pull
@@ -32,33 +30,13 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=5)
     args = ap.parse_args()
     os.environ["ZOOMAUDIT_BENCH_NO_BREAKDOWN"] = "1"
-    serve = bench_pull.SERVE.format(users=args.users, latency=20.0, plan="business")
-    servers = [
-        subprocess.Popen(
-            [bench_pull.PY, "-c", serve],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-            cwd=bench_pull.ROOT,
-        )
-        for _ in range(2)
-    ]
     runs: dict[str, list[dict]] = {tree: [] for tree in args.trees}
-    try:
-        graph_env, zoom_env = (json.loads(s.stdout.readline()) for s in servers)
-        env = dict(zoom_env)
-        for key in ("ZOOMAUDIT_GRAPH_URL", "ZOOMAUDIT_GRAPH_TOKEN"):
-            env[key] = graph_env[key]
+    with bench_pull.emulators(args.users, 20.0, "business") as env:
         for _ in range(args.repeat):
             for tree in args.trees:
                 run = bench_pull.run_variant("kit", env, None if tree == "." else tree)
                 runs[tree].append(run)
                 print(f"{tree}: {run['cpu']:.2f} s CPU, {run['wall']:.2f} s wall", flush=True)
-    finally:
-        for s in servers:
-            s.stdin.close()
-        for s in servers:
-            s.wait(timeout=60)
     for tree, rs in runs.items():
         cpu = statistics.median(r["cpu"] for r in rs)
         wall = statistics.median(r["wall"] for r in rs)

@@ -20,6 +20,7 @@ Usage: ``.venv/bin/python bench/bench_pull.py --users 100000 [--latency 20]`` wr
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import os
@@ -447,6 +448,34 @@ def floor_seconds(env: dict, latency: float, plan: str) -> tuple[float, str]:
     )
 
 
+@contextlib.contextmanager
+def emulators(users: int, latency: float, plan: str):
+    """The Graph and Zoom emulators of one generated tenant, each in its own process (same
+    seed = same tenant: the emulator is pure Python and would otherwise make Graph wait for
+    the CPU spent on Zoom pages); yields the ``ZOOMAUDIT_*`` settings of both."""
+    servers = [
+        subprocess.Popen(
+            [PY, "-c", SERVE.format(users=users, latency=latency, plan=plan)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
+        )
+        for _ in range(2)
+    ]
+    try:
+        graph_env, zoom_env = (json.loads(s.stdout.readline()) for s in servers)
+        env = dict(zoom_env)
+        for key in ("ZOOMAUDIT_GRAPH_URL", "ZOOMAUDIT_GRAPH_TOKEN"):
+            env[key] = graph_env[key]
+        yield env
+    finally:
+        for s in servers:
+            s.stdin.close()
+        for s in servers:
+            s.wait(timeout=60)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--users", type=int, default=100_000)
@@ -478,23 +507,7 @@ def main() -> None:
         }[args.variant]
         print(json.dumps(fn(env)))
         return
-    # one emulator process per service (same seed = same tenant): the emulator is pure Python
-    # and would otherwise make Graph wait for the CPU spent on Zoom pages
-    servers = [
-        subprocess.Popen(
-            [PY, "-c", SERVE.format(users=args.users, latency=args.latency, plan=args.plan)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-            cwd=ROOT,
-        )
-        for _ in range(2)
-    ]
-    try:
-        graph_env, zoom_env = (json.loads(s.stdout.readline()) for s in servers)
-        env = dict(zoom_env)
-        for key in ("ZOOMAUDIT_GRAPH_URL", "ZOOMAUDIT_GRAPH_TOKEN"):
-            env[key] = graph_env[key]
+    with emulators(args.users, args.latency, args.plan) as env:
         # interleaved (kit, baseline, plain, kit, ...): a load spike from other jobs on the
         # machine hits every variant alike; the median-CPU run of each is reported
         kits, plains, bases, sames, stores = [], [], [], [], []
@@ -507,11 +520,6 @@ def main() -> None:
             stores.append(run_variant("store", {**env, "_queries": kits[-1]["queries"]}))
         kit, plain, same = median_run(kits), median_run(plains), median_run(sames)
         store = median_run(stores)
-    finally:
-        for s in servers:
-            s.stdin.close()
-        for s in servers:
-            s.wait(timeout=60)
     floor, chain = floor_seconds(env, args.latency, args.plan)
     chains = plain["chains"]
     measured = max(chains["graph_users"], chains["rest_active"], floor)
